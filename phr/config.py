@@ -1,0 +1,41 @@
+"""Configuration read from environment variables, with local defaults.
+
+Every setting can be overridden by an environment variable of the same name
+prefixed with ``PHR_`` (e.g. ``PHR_DATABASE_URL``). Tests pass a mapping to
+:func:`phr.create_app` instead of patching globals.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"PHR_{name}", default)
+
+
+def from_environment() -> dict:
+    """Return the app configuration as a dict built from ``PHR_*`` variables."""
+    instance = Path(_env("INSTANCE_DIR", str(ROOT / "instance")))
+    return {
+        "SECRET_KEY": _env("SECRET_KEY"),
+        "INSTANCE_DIR": str(instance),
+        "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{instance / 'phr.sqlite3'}"),
+        # Object storage (any S3 endpoint: MinIO in production, SeaweedFS locally).
+        "S3_ENDPOINT": _env("S3_ENDPOINT", "127.0.0.1:8333"),
+        "S3_ACCESS_KEY": _env("S3_ACCESS_KEY"),
+        "S3_SECRET_KEY": _env("S3_SECRET_KEY"),
+        "S3_BUCKET": _env("S3_BUCKET", "phr-records"),
+        "S3_SECURE": _env("S3_SECURE", "false").lower() == "true",
+        # Chain: one or more JSON-RPC URLs of clique nodes (comma separated).
+        "RPC_URLS": [u for u in _env("RPC_URLS", "http://127.0.0.1:8545").split(",") if u],
+        "CONTRACT_ADDRESS": _env("CONTRACT_ADDRESS"),
+        "FAUCET_KEY_FILE": _env("FAUCET_KEY_FILE"),
+        "CONFIRMATIONS": int(_env("CONFIRMATIONS", "1")),
+        "SESSION_COOKIE_SECURE": _env("COOKIE_SECURE", "false").lower() == "true",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
+    }

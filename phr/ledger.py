@@ -1,0 +1,286 @@
+"""The chain client (the paper's "transfer module"): deploy, anchor, grant, read, inspect blocks.
+
+Every user action is a transaction signed locally with that user's own
+secp256k1 key (eth-account); nodes never hold user keys. Only the standard
+``eth_*`` / ``net_*`` / ``clique_*`` JSON-RPC that both geth and Besu serve is
+used, and a block's sealer is recovered from its header seal (EIP-225), which
+works on either client.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+import rlp
+from eth_account import Account
+from eth_keys import keys as eth_keys
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound
+
+ARTIFACT = Path(__file__).resolve().parent.parent / "contracts" / "PHRRegistry.json"
+SEAL_BYTES = 65
+ZERO32 = b"\0" * 32
+
+
+class ChainError(RuntimeError):
+    """A chain call failed; the message says why."""
+
+
+class ChainUnavailable(ChainError):
+    """No configured node answered."""
+
+
+class TxReverted(ChainError):
+    """The contract rejected the transaction (e.g. re-anchoring an existing record)."""
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """What the chain holds about one record."""
+
+    record_id: bytes
+    record_hash: bytes
+    resources_root: bytes
+    owner: str
+    author: str
+    anchored_at: int
+    block_number: int
+    storage_key: str
+
+
+@dataclass(frozen=True)
+class BlockInfo:
+    """The header fields the paper shows users, plus the sealer recovered from the seal."""
+
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+    sealer: str
+    tx_hashes: tuple[str, ...]
+    gas_used: int
+
+
+def load_artifact(path: Path = ARTIFACT) -> dict:
+    """The compiled contract (ABI + bytecode) committed in ``contracts/``."""
+    return json.loads(path.read_text())
+
+
+def clique_sealer(block) -> str:
+    """Recover the address that sealed ``block`` from its extraData seal (EIP-225)."""
+    extra = bytes(block["extraData"])
+    signature, vanity_and_signers = extra[-SEAL_BYTES:], extra[:-SEAL_BYTES]
+    fields = [
+        bytes(block["parentHash"]), bytes(block["sha3Uncles"]), bytes.fromhex(block["miner"][2:]),
+        bytes(block["stateRoot"]), bytes(block["transactionsRoot"]), bytes(block["receiptsRoot"]),
+        bytes(block["logsBloom"]), block["difficulty"], block["number"], block["gasLimit"], block["gasUsed"],
+        block["timestamp"], vanity_and_signers, bytes(block["mixHash"]), bytes(block["nonce"]),
+    ]
+    if block.get("baseFeePerGas") is not None:
+        fields.append(block["baseFeePerGas"])
+    sig = eth_keys.Signature(signature[:64] + bytes([signature[64] % 27 if signature[64] >= 27 else signature[64]]))
+    return sig.recover_public_key_from_msg_hash(keccak(rlp.encode(fields))).to_checksum_address()
+
+
+def _b32(value: bytes | str) -> bytes:
+    raw = bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)
+    if len(raw) != 32:
+        raise ValueError("expected 32 bytes")
+    return raw
+
+
+class Ledger:
+    """A client for the PHRRegistry contract over one or more node RPC URLs (first that answers)."""
+
+    def __init__(self, rpc_urls: list[str], contract_address: str | None = None, *, timeout: float = 5.0,
+                 artifact: dict | None = None):
+        if not rpc_urls:
+            raise ValueError("at least one RPC URL is required")
+        self.rpc_urls = list(rpc_urls)
+        self.timeout = timeout
+        self.artifact = artifact or load_artifact()
+        self.address = to_checksum_address(contract_address) if contract_address else None
+        self._good = 0
+        self._providers = [Web3(Web3.HTTPProvider(u, request_kwargs={"timeout": timeout})) for u in self.rpc_urls]
+
+    # ----- transport ---------------------------------------------------------
+    def _on_node(self, fn):
+        """Run ``fn(w3)`` on the last node that answered, failing over to the others."""
+        order = [self._good] + [i for i in range(len(self._providers)) if i != self._good]
+        last = None
+        for i in order:
+            try:
+                result = fn(self._providers[i])
+                self._good = i
+                return result
+            except (requests.ConnectionError, requests.Timeout, ConnectionError) as exc:
+                last = exc
+        raise ChainUnavailable(f"no chain node answered ({', '.join(self.rpc_urls)}): {type(last).__name__}")
+
+    def rpc(self, method: str, params: list | None = None):
+        """A raw JSON-RPC call (e.g. ``clique_getSigners``) with fail-over."""
+        def call(w3):
+            resp = w3.provider.make_request(method, params or [])
+            if "error" in resp:
+                raise ChainError(f"{method}: {resp['error'].get('message')}")
+            return resp["result"]
+        return self._on_node(call)
+
+    @property
+    def contract(self):
+        if not self.address:
+            raise ChainError("no contract address configured (PHR_CONTRACT_ADDRESS)")
+        return self._providers[self._good].eth.contract(address=self.address, abi=self.artifact["abi"])
+
+    def chain_id(self) -> int:
+        return self._on_node(lambda w3: w3.eth.chain_id)
+
+    def block_number(self) -> int:
+        return self._on_node(lambda w3: w3.eth.block_number)
+
+    def balance(self, address: str) -> int:
+        return self._on_node(lambda w3: w3.eth.get_balance(to_checksum_address(address)))
+
+    # ----- transactions ------------------------------------------------------
+    def _fees(self, w3) -> dict:
+        base = w3.eth.get_block("latest")["baseFeePerGas"]
+        tip = 1
+        return {"maxPriorityFeePerGas": tip, "maxFeePerGas": base * 2 + tip}
+
+    def send_transaction(self, key: bytes | str, tx: dict) -> str:
+        """Fill nonce/fees/gas, sign ``tx`` locally with ``key`` and broadcast it; returns the tx hash."""
+        account = Account.from_key(key)
+
+        def send(w3):
+            full = dict(tx)
+            full.setdefault("chainId", w3.eth.chain_id)
+            full["from"] = account.address
+            full.setdefault("nonce", w3.eth.get_transaction_count(account.address, "pending"))
+            full.update({k: v for k, v in self._fees(w3).items() if k not in full})
+            if "gas" not in full:
+                full["gas"] = int(w3.eth.estimate_gas(full) * 1.2) + 10_000
+            signed = account.sign_transaction(full)
+            return w3.eth.send_raw_transaction(signed.raw_transaction).to_0x_hex()
+
+        try:
+            return self._on_node(send)
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise TxReverted(self._revert_reason(exc)) from None
+
+    def _contract_tx(self, key: bytes | str, fn) -> str:
+        account = Account.from_key(key)
+        try:
+            tx = self._on_node(lambda w3: fn.build_transaction({"from": account.address, "gas": 0}))
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise TxReverted(self._revert_reason(exc)) from None
+        tx.pop("gas")
+        for k in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice", "nonce"):
+            tx.pop(k, None)
+        return self.send_transaction(key, tx)
+
+    def _revert_reason(self, exc: Exception) -> str:
+        data = getattr(exc, "data", None)
+        if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+            for item in self.artifact["abi"]:
+                if item.get("type") == "error":
+                    sig = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+                    if keccak(text=sig)[:4].hex() == data[2:10]:
+                        return item["name"]
+        return str(getattr(exc, "message", None) or exc)
+
+    def wait(self, tx_hash: str, timeout: float = 60.0, confirmations: int = 0) -> dict:
+        """Wait for the receipt of ``tx_hash`` (and ``confirmations`` further blocks); raise if reverted."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                receipt = self._on_node(lambda w3: w3.eth.get_transaction_receipt(tx_hash))
+                if self.block_number() >= receipt["blockNumber"] + confirmations:
+                    break
+            except TransactionNotFound:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeExhausted(f"transaction {tx_hash} not mined within {timeout:.0f}s")
+            time.sleep(0.25)
+        if receipt["status"] != 1:
+            raise TxReverted(f"transaction {tx_hash} reverted")
+        return dict(receipt)
+
+    def transfer(self, key: bytes | str, to: str, wei: int) -> str:
+        """Send ``wei`` from ``key``'s account to ``to`` (gas money for users)."""
+        return self.send_transaction(key, {"to": to_checksum_address(to), "value": wei, "gas": 21000})
+
+    def deploy(self, key: bytes | str, timeout: float = 60.0) -> str:
+        """Deploy the PHRRegistry contract from ``key``'s account; returns and adopts its address."""
+        factory = self._providers[self._good].eth.contract(abi=self.artifact["abi"], bytecode=self.artifact["bytecode"])
+        tx = factory.constructor().build_transaction({"from": Account.from_key(key).address, "gas": 0})
+        tx.pop("gas")
+        for k in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice", "nonce"):
+            tx.pop(k, None)
+        receipt = self.wait(self.send_transaction(key, tx), timeout)
+        self.address = to_checksum_address(receipt["contractAddress"])
+        return self.address
+
+    # ----- the registry ------------------------------------------------------
+    def anchor(self, key, record_id: bytes, record_hash: bytes, resources_root: bytes, storage_key: str,
+               owner: str) -> str:
+        """Anchor a record signed by ``key`` (the owner, or a writer the owner granted); returns the tx hash."""
+        fn = self.contract.functions.anchor(_b32(record_id), _b32(record_hash), _b32(resources_root),
+                                            storage_key, to_checksum_address(owner))
+        return self._contract_tx(key, fn)
+
+    def grant(self, key, reader: str, expires_at: int = 0, can_write: bool = False) -> str:
+        """Owner-wide read (and optionally write) grant to ``reader``; 0 = no expiry."""
+        return self._contract_tx(key, self.contract.functions.grant(to_checksum_address(reader), expires_at, can_write))
+
+    def grant_record(self, key, record_id: bytes, reader: str, expires_at: int = 0) -> str:
+        """Read grant to ``reader`` for one record."""
+        return self._contract_tx(key, self.contract.functions.grantRecord(_b32(record_id), to_checksum_address(reader),
+                                                                          expires_at))
+
+    def revoke(self, key, reader: str) -> str:
+        """Revoke ``reader``'s owner-wide grant."""
+        return self._contract_tx(key, self.contract.functions.revoke(to_checksum_address(reader)))
+
+    def revoke_record(self, key, record_id: bytes, reader: str) -> str:
+        """Revoke ``reader``'s grant on one record."""
+        return self._contract_tx(key, self.contract.functions.revokeRecord(_b32(record_id), to_checksum_address(reader)))
+
+    def log_access(self, key, record_id: bytes, action: int, detail_hash: bytes = ZERO32) -> str:
+        """Append an access event for ``record_id`` to the on-chain audit log."""
+        return self._contract_tx(key, self.contract.functions.logAccess(_b32(record_id), action, _b32(detail_hash)))
+
+    def get_anchor(self, record_id: bytes) -> Anchor | None:
+        """The anchor of ``record_id``, or None if it was never anchored."""
+        rid = _b32(record_id)
+        if not self._on_node(lambda w3: self.contract.functions.isAnchored(rid).call()):
+            return None
+        h, root, owner, author, at, block, key = self._on_node(lambda w3: self.contract.functions.getAnchor(rid).call())
+        return Anchor(rid, bytes(h), bytes(root), owner, author, at, block, key)
+
+    def can_read(self, reader: str, record_id: bytes) -> bool:
+        """Whether the chain lets ``reader`` read ``record_id`` now."""
+        return self._on_node(lambda w3: self.contract.functions.canRead(to_checksum_address(reader),
+                                                                       _b32(record_id)).call())
+
+    def can_write(self, writer: str, owner: str) -> bool:
+        """Whether ``writer`` may anchor records owned by ``owner``."""
+        return self._on_node(lambda w3: self.contract.functions.canWrite(to_checksum_address(writer),
+                                                                        to_checksum_address(owner)).call())
+
+    # ----- blocks and signers ------------------------------------------------
+    def block(self, number: int | str = "latest") -> BlockInfo:
+        """Header fields of block ``number`` with its clique sealer."""
+        b = self._on_node(lambda w3: w3.eth.get_block(number))
+        return BlockInfo(
+            number=b["number"], hash=b["hash"].to_0x_hex(), parent_hash=b["parentHash"].to_0x_hex(),
+            timestamp=b["timestamp"], sealer=clique_sealer(b),
+            tx_hashes=tuple(t.to_0x_hex() for t in b["transactions"]), gas_used=b["gasUsed"],
+        )
+
+    def signers(self) -> list[str]:
+        """The current clique signer set."""
+        return [to_checksum_address(a) for a in self.rpc("clique_getSigners", ["latest"])]

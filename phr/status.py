@@ -1,0 +1,63 @@
+"""Health of every component: ``/healthz`` (JSON for monitors) and ``/status`` (for people)."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template
+from sqlalchemy import text
+
+from . import db, services
+from .ledger import ChainError
+
+bp = Blueprint("status", __name__)
+
+
+def check_database() -> dict:
+    try:
+        db.session().execute(text("SELECT 1"))
+        return {"ok": True}
+    except Exception as exc:  # any driver error means "down"; report its class, not its secrets
+        db.session().rollback()
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def check_storage() -> dict:
+    store = services.storage()
+    ok = store.healthy()
+    return {"ok": ok, "bucket": store.bucket, **({} if ok else {"error": "object store unreachable or bucket missing"})}
+
+
+def check_chain() -> dict:
+    chain = services.ledger()
+    try:
+        code = chain.rpc("eth_getCode", [chain.address, "latest"]) if chain.address else "0x"
+        return {
+            "ok": code not in ("0x", "0x0"),
+            "chain_id": chain.chain_id(),
+            "latest_block": chain.block_number(),
+            "signer_count": len(chain.signers()),
+            "contract_address": chain.address,
+            **({} if code not in ("0x", "0x0") else {"error": "no contract deployed at the configured address"}),
+        }
+    except ChainError as exc:
+        return {"ok": False, "contract_address": chain.address, "error": str(exc)}
+
+
+def health() -> dict:
+    """Check database, object store and chain; never raises."""
+    checks = {"database": check_database(), "storage": check_storage(), "chain": check_chain()}
+    return {"ok": all(c["ok"] for c in checks.values()), **checks}
+
+
+@bp.get("/healthz")
+def healthz():
+    report = health()
+    return jsonify(report), 200 if report["ok"] else 503
+
+
+@bp.get("/status")
+def status_page():
+    return render_template("status/status.html", report=health())
+
+
+@bp.get("/")
+def index():
+    return render_template("status/index.html")

@@ -1,0 +1,117 @@
+"""Shared fixtures: a fresh app per test, and the real local stack (geth clique devnet + S3) per session.
+
+The stack fixtures start real processes on free loopback ports under a
+temporary directory and stop them at the end of the session.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from phr import create_app, db
+from phr.devnet import Devnet
+from phr.ledger import Ledger
+from phr.seaweed import LocalObjectStore
+from phr.storage import Storage
+
+DEAD_URL = "http://127.0.0.1:9"  # discard port: nothing answers
+
+
+def _mkapp(tmp_path: Path, **overrides):
+    url = f"sqlite:///{tmp_path / 'phr.sqlite3'}"
+    db.upgrade(url)
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": secrets.token_hex(16),
+        "DATABASE_URL": url,
+        "INSTANCE_DIR": str(tmp_path),
+        "S3_ENDPOINT": "127.0.0.1:9",
+        "S3_ACCESS_KEY": "none",
+        "S3_SECRET_KEY": "none-none",
+        "RPC_URLS": [DEAD_URL],
+        "RPC_TIMEOUT": 1.0,
+        "CONTRACT_ADDRESS": None,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app(tmp_path):
+    """An app on a fresh SQLite database; chain and storage point at nothing."""
+    return _mkapp(tmp_path)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# ----- the real local stack ----------------------------------------------------
+@pytest.fixture(scope="session")
+def stack_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="session")
+def devnet(stack_dir):
+    """Three geth clique signers sealing 1-second blocks."""
+    net = Devnet(stack_dir / "devnet", signers=3, period=1, base_port=None)
+    net.up()
+    yield net
+    net.down()
+
+
+@pytest.fixture(scope="session")
+def objectstore(stack_dir):
+    """A SeaweedFS S3 server with generated credentials."""
+    store = LocalObjectStore(stack_dir / "s3", s3_port=None)
+    store.up()
+    yield store
+    store.down()
+
+
+@pytest.fixture(scope="session")
+def registry(devnet) -> str:
+    """Address of a PHRRegistry freshly deployed on the devnet."""
+    return Ledger(devnet.rpc_urls).deploy(devnet.faucet_key)
+
+
+@pytest.fixture
+def ledger(devnet, registry) -> Ledger:
+    return Ledger(devnet.rpc_urls, registry)
+
+
+@pytest.fixture
+def funded_account(devnet, ledger):
+    """A fresh user account with gas money, as the platform gives each user."""
+    acct = Account.create()
+    ledger.wait(ledger.transfer(devnet.faucet_key, acct.address, 10**18))
+    return acct
+
+
+@pytest.fixture
+def storage(objectstore) -> Storage:
+    store = Storage(objectstore.endpoint, objectstore.access_key, objectstore.secret_key,
+                    "test-" + secrets.token_hex(4))
+    store.ensure_bucket()
+    return store
+
+
+@pytest.fixture
+def live_app(tmp_path, devnet, registry, objectstore, storage):
+    """An app wired to the real devnet, registry and object store."""
+    return _mkapp(
+        tmp_path,
+        S3_ENDPOINT=objectstore.endpoint, S3_ACCESS_KEY=objectstore.access_key,
+        S3_SECRET_KEY=objectstore.secret_key, S3_BUCKET=storage.bucket,
+        RPC_URLS=devnet.rpc_urls, CONTRACT_ADDRESS=registry, FAUCET_KEY=devnet.faucet_key,
+    )
+
+
+def pytest_report_header(config):
+    return f"geth cache: {os.environ.get('PHR_CACHE_DIR', '~/.cache/phr')}"

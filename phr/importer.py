@@ -1,0 +1,197 @@
+"""Single entry point for uploads: My Health Bank JSON/XML or a FHIR R4 Bundle → canonical FHIR Bundle.
+
+``import_file`` sniffs the format from the content, converts or normalises it to
+a ``collection`` Bundle, validates it and returns its canonical bytes and
+SHA-256. Anything it cannot understand raises ``ImportRejected``.
+
+Accepted FHIR uploads: JSON Bundles of type collection, document, transaction,
+batch or searchset. They are stored as a collection: ``entry.request``,
+``entry.response``, ``entry.search``, ``entry.link``, ``Bundle.link``,
+``Bundle.total`` and ``Bundle.signature`` are dropped, so re-importing an
+exported bundle gives the same bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from phr import mhb
+from phr.fhirbundle import ImportRejected, canonical_bytes, validate_bundle
+from phr.mhb import SkippedRow
+
+__all__ = ["ImportRejected", "ImportResult", "ImportSummary", "MAX_UPLOAD_BYTES", "SkippedRow", "import_file"]
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+ACCEPTED_BUNDLE_TYPES = ("collection", "document", "transaction", "batch", "searchset")
+_KEPT_BUNDLE_FIELDS = ("resourceType", "id", "meta", "implicitRules", "language", "identifier", "timestamp")
+_DATE_FIELDS = ("effectiveDateTime", "authoredOn", "recordedDate", "occurrenceDateTime", "performedDateTime",
+                "whenHandedOver", "dateTime", "onsetDateTime", "issued")  # fmt: skip
+_PERIOD_FIELDS = ("period", "effectivePeriod", "performedPeriod")
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import produced: resources per type, the clinical date range, rows left out, notes."""
+
+    counts: dict[str, int]
+    date_from: str | None
+    date_to: str | None
+    skipped: list[SkippedRow]
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """A validated collection Bundle with its canonical bytes and their SHA-256 (hex)."""
+
+    source_format: str
+    bundle: dict
+    canonical: bytes
+    sha256: str
+    summary: ImportSummary
+
+
+def import_file(data: bytes, filename: str | None = None, *, max_bytes: int = MAX_UPLOAD_BYTES) -> ImportResult:
+    """Convert an upload (MHB JSON, MHB XML or FHIR Bundle JSON) to a validated canonical Bundle.
+
+    The format is taken from the content; ``filename`` only improves messages.
+    Raises ImportRejected for anything too large, unreadable or invalid.
+    """
+    if len(data) > max_bytes:
+        raise ImportRejected(
+            f"The file is {_mib(len(data))} MiB; the limit is {_mib(max_bytes)} MiB. Nothing was read."
+        )
+    text = _decode(data, filename)
+    first = text.lstrip()[:1]
+    if first == "<":
+        return _from_mhb("mhb-xml", mhb.parse_xml(text))
+    if first != "{":
+        raise ImportRejected(f"{_name(filename)} is neither JSON nor XML, so it is not a health-bank or FHIR file.")
+    document = _load_json(text, Decimal)
+    keys = {str(k).lower() for k in document}
+    if "myhealthbank" in keys:
+        return _from_mhb("mhb-json", mhb.parse_json_object(document))
+    if "resourceType" in document:
+        return _from_fhir(_load_json(text, float))
+    raise ImportRejected(f"{_name(filename)} is JSON but neither a My Health Bank download nor a FHIR resource.")
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f}"
+
+
+def _name(filename: str | None) -> str:
+    return f"The file {filename!r}" if filename else "The file"
+
+
+def _decode(data: bytes, filename: str | None) -> str:
+    try:
+        return bytes(data).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportRejected(
+            f"{_name(filename)} is not UTF-8 text (invalid byte at position {exc.start}); "
+            "health-bank and FHIR files are UTF-8."
+        ) from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ImportRejected(f"The JSON contains {name}, which is not a number JSON allows.")
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ImportRejected(f"The JSON has the key {key!r} twice in one object; refusing ambiguous data.")
+        result[key] = value
+    return result
+
+
+def _load_json(text: str, parse_float: type) -> dict:
+    try:
+        value = json.loads(
+            text, strict=False, parse_float=parse_float, parse_constant=_reject_constant, object_pairs_hook=_unique_keys
+        )
+    except json.JSONDecodeError as exc:
+        raise ImportRejected(f"The JSON is not valid: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    except RecursionError:
+        raise ImportRejected("The JSON nests too deeply to be a health record.") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise ImportRejected(f"The JSON contains a value that cannot be read: {str(exc)[:120]}.") from None
+    if not isinstance(value, dict):
+        raise ImportRejected("The JSON must be an object at the top level.")
+    return value
+
+
+def _from_mhb(source_format: str, document: mhb.MhbDocument) -> ImportResult:
+    conversion = mhb.to_bundle(document)
+    return _result(source_format, conversion.bundle, conversion.skipped, conversion.notes)
+
+
+def _from_fhir(resource: dict) -> ImportResult:
+    if resource.get("resourceType") != "Bundle":
+        raise ImportRejected(
+            f"Expected a FHIR Bundle, found a {str(resource.get('resourceType'))[:40]!r} resource; "
+            "wrap single resources in a collection Bundle."
+        )
+    validate_bundle(resource)
+    if resource["type"] not in ACCEPTED_BUNDLE_TYPES:
+        raise ImportRejected(
+            f"Bundle.type {resource['type']!r} is not accepted; upload one of {', '.join(ACCEPTED_BUNDLE_TYPES)}."
+        )
+    return _result("fhir-json", as_collection(resource), [], [])
+
+
+def as_collection(bundle: dict) -> dict:
+    """Normalise an accepted Bundle to the stored form: type collection, entries of fullUrl + resource."""
+    stored = {k: bundle[k] for k in _KEPT_BUNDLE_FIELDS if k in bundle}
+    stored["type"] = "collection"
+    entries = [{"fullUrl": e["fullUrl"], "resource": e["resource"]} for e in bundle.get("entry", [])]
+    if entries:
+        stored["entry"] = entries
+    return stored
+
+
+def _result(source_format: str, bundle: dict, skipped: list[SkippedRow], notes: list[str]) -> ImportResult:
+    validate_bundle(bundle)
+    canonical = canonical_bytes(bundle)
+    return ImportResult(
+        source_format=source_format,
+        bundle=bundle,
+        canonical=canonical,
+        sha256=hashlib.sha256(canonical).hexdigest(),
+        summary=_summary(bundle, skipped, notes),
+    )
+
+
+def _summary(bundle: dict, skipped: list[SkippedRow], notes: list[str]) -> ImportSummary:
+    counts: dict[str, int] = {}
+    dates: list[str] = []
+    for entry in bundle.get("entry", []):
+        resource = entry["resource"]
+        counts[resource["resourceType"]] = counts.get(resource["resourceType"], 0) + 1
+        dates += _clinical_dates(resource)
+    return ImportSummary(
+        counts=dict(sorted(counts.items())),
+        date_from=min(dates) if dates else None,
+        date_to=max(dates) if dates else None,
+        skipped=skipped,
+        notes=notes,
+    )
+
+
+def _clinical_dates(resource: dict) -> list[str]:
+    values = [resource.get(name) for name in _DATE_FIELDS]
+    for name in _PERIOD_FIELDS:
+        period = resource.get(name)
+        if isinstance(period, dict):
+            values += [period.get("start"), period.get("end")]
+    return [value[:10] for value in values if isinstance(value, str)]
+
+
+if __name__ == "__main__":
+    from phr.cli_import import main
+
+    main()

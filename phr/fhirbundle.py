@@ -66,13 +66,13 @@ class _Binding:
     """
 
     path: str
-    codes: frozenset[str]
+    codes: tuple[str, ...]
     system: str | None = None
     required: bool = True
 
 
-def _codes(text: str) -> frozenset[str]:
-    return frozenset(text.split("|"))
+def _codes(text: str) -> tuple[str, ...]:
+    return tuple(text.split("|"))
 
 
 def _b(path: str, codes: str, system: str | None = None, required: bool = True) -> _Binding:
@@ -206,8 +206,8 @@ def _coded_errors(path: str, value: object, binding: _Binding) -> Iterator[str]:
             yield f"{path}: {coding.get('code')!r} is not one of {_join(binding.codes)} in {binding.system}"
 
 
-def _join(codes: frozenset[str]) -> str:
-    return "|".join(sorted(codes))
+def _join(codes: tuple[str, ...]) -> str:
+    return "|".join(codes)
 
 
 # --- validation ---------------------------------------------------------------

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, LargeBinary, String, Text
+from flask_login import UserMixin
+from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Base
+
+CUSTODY_MODES = ("platform", "self")
 
 
 def utcnow() -> datetime:
@@ -14,8 +17,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class User(Base):
-    """A patient, doctor or validator operator, with their public keys."""
+class User(UserMixin, Base):
+    """A patient, doctor or validator operator, with their public keys.
+
+    ``custody`` is ``platform`` (the key bundle is stored wrapped under the
+    password and, separately, under the recovery code) or ``self`` (only the
+    public key and address are stored; the user holds the key file).
+    """
 
     __tablename__ = "users"
 
@@ -33,3 +41,22 @@ class User(Base):
     wrapped_keys: Mapped[bytes | None] = mapped_column(LargeBinary)
     recovery_wrapped_keys: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class KeySession(Base):
+    """One login: a random id in the user's cookie, and what only that cookie's secret opens.
+
+    ``ciphertext`` is the user's key bundle under the cookie's session secret
+    (``None`` while a self-held user has not unlocked); ``kit`` is the one-time
+    recovery kit / key file under the same secret, until the user has saved it.
+    """
+
+    __tablename__ = "key_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    kit: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,340 @@
+"""Key custody: each user's RSA key and Ethereum key, and who can unlock them.
+
+Plain functions over :mod:`phr.vault` and the database; no Flask request
+access. A user's two private keys travel together as a :class:`KeyBundle`,
+which is only ever stored wrapped:
+
+* platform-held: under the login password (``User.wrapped_keys``) and under a
+  random recovery code shown once (``User.recovery_wrapped_keys``);
+* self-held: nowhere on the platform; the user keeps a key file
+  (:func:`export_key_file`) and uploads it to unlock;
+* for the length of a login: under a random session secret that lives only in
+  the user's signed cookie (:class:`phr.models.KeySession`).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from argon2 import Parameters, PasswordHasher, profiles
+from argon2.exceptions import InvalidHashError, VerificationError
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from sqlalchemy import delete, select
+
+from . import db, vault
+from .models import KeySession
+
+BUNDLE_V1 = 0x01
+ETH_KEY_BYTES = 32
+KEY_FILE_FORMAT = "phr-key-file"
+KEY_FILE_VERSION = 1
+RECOVERY_CODE_BYTES = 20  # 160 bits -> 32 base32 characters
+RECOVERY_GROUP = 4
+IDLE_TIMEOUT = timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+TOUCH_EVERY = timedelta(seconds=60)  # record activity at most this often (one DB write per minute per login)
+# Refuse key files whose keystore KDF would take the worker hostage.
+_MAX_SCRYPT_N = 2**18
+_MAX_PBKDF2_ROUNDS = 10_000_000
+
+_PASSWORD_AAD = b"phr-keys:password:v1"
+_RECOVERY_AAD = b"phr-keys:recovery:v1"
+
+
+class KeysLocked(Exception):
+    """The operation needs the user's private keys and this session has not unlocked them."""
+
+
+class KeyFileError(Exception):
+    """An uploaded key file is malformed, belongs to someone else, or its passphrase is wrong."""
+
+
+@dataclass(frozen=True)
+class KdfProfile:
+    """Costs of every password-based derivation: key wrapping, login hashes, key-file keystore."""
+
+    wrap: vault.KdfParams
+    password_hash: Parameters
+    keystore_scrypt_n: int | None  # None: eth-account's default (2**18)
+
+
+KDF_PROFILES = {
+    "strong": KdfProfile(vault.KDF_STRONG, profiles.RFC_9106_LOW_MEMORY, None),
+    "fast": KdfProfile(vault.KDF_FAST, profiles.CHEAPEST, 2**10),  # tests only
+}
+
+
+@dataclass(frozen=True)
+class KeyBundle:
+    """A user's two private keys: RSA (records) and secp256k1 (chain transactions)."""
+
+    rsa_private: vault.PrivateKey
+    eth_private: bytes
+
+    @classmethod
+    def generate(cls) -> KeyBundle:
+        """A fresh RSA-3072 key and a fresh Ethereum account."""
+        return cls(vault.generate_rsa_key(), bytes(Account.create().key))
+
+    def to_bytes(self) -> bytes:
+        """``0x01 | len(der) (2) | RSA PKCS#8 DER | eth key (32)``: plaintext, only for wrapping."""
+        der = vault.private_der(self.rsa_private)
+        return bytes([BUNDLE_V1]) + len(der).to_bytes(2, "big") + der + self.eth_private
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> KeyBundle:
+        """Parse :meth:`to_bytes`; ``ValueError`` if malformed."""
+        if len(data) < 3 + ETH_KEY_BYTES or data[0] != BUNDLE_V1:
+            raise ValueError("not a key bundle")
+        n = int.from_bytes(data[1:3], "big")
+        if len(data) != 3 + n + ETH_KEY_BYTES:
+            raise ValueError("not a key bundle")
+        return cls(vault.load_private_der(data[3:3 + n]), data[3 + n:])
+
+    @property
+    def public_pem(self) -> bytes:
+        """PEM of the RSA public key."""
+        return vault.public_pem(self.rsa_private)
+
+    @property
+    def eth_address(self) -> str:
+        """Checksummed Ethereum address of the secp256k1 key."""
+        return Account.from_key(self.eth_private).address
+
+    def matches(self, rsa_public_pem: str, eth_address: str) -> bool:
+        """Prove both private keys work and belong to these public identities.
+
+        Seals a random challenge to ``rsa_public_pem`` and opens it with the
+        private key, and signs a random message whose signer must recover to
+        ``eth_address``.
+        """
+        challenge = vault.generate_key()
+        aad = b"phr-key-check:v1"
+        sealed = vault.seal(challenge, aad, {"me": vault.load_public_pem(rsa_public_pem.encode())})
+        try:
+            opened = vault.open_sealed(sealed.ciphertext, sealed.wrapped_keys["me"], self.rsa_private, aad)
+        except vault.VaultError:
+            return False
+        message = encode_defunct(primitive=challenge)
+        signer = Account.recover_message(message, signature=Account.sign_message(message, self.eth_private).signature)
+        return opened == challenge and signer.lower() == eth_address.lower()
+
+
+# ----- login passwords ---------------------------------------------------------
+def hash_password(password: str, profile: KdfProfile) -> str:
+    """Argon2id hash for login checks (independent of the key-wrapping salt)."""
+    return PasswordHasher.from_parameters(profile.password_hash).hash(password)
+
+
+def verify_password(password_hash: str | None, password: str, profile: KdfProfile) -> bool:
+    """True if ``password`` matches; with no hash (unknown user) burns the same time and returns False."""
+    hasher = PasswordHasher.from_parameters(profile.password_hash)
+    if password_hash is None:
+        hasher.hash(password)
+        return False
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# ----- platform-held wrapping --------------------------------------------------
+def wrap_for_password(bundle: KeyBundle, password: str, profile: KdfProfile) -> bytes:
+    """The bundle under the login password (``User.wrapped_keys``)."""
+    return vault.wrap_secret(bundle.to_bytes(), password, _PASSWORD_AAD, profile.wrap)
+
+
+def unwrap_with_password(blob: bytes, password: str) -> KeyBundle:
+    """Open ``User.wrapped_keys``; ``vault.VaultError`` on a wrong password."""
+    return KeyBundle.from_bytes(vault.unwrap_secret(blob, password, _PASSWORD_AAD))
+
+
+def new_recovery_code() -> str:
+    """A random 160-bit recovery code: 8 groups of 4 base32 characters (A-Z, 2-7)."""
+    raw = base64.b32encode(secrets.token_bytes(RECOVERY_CODE_BYTES)).decode()
+    return "-".join(raw[i:i + RECOVERY_GROUP] for i in range(0, len(raw), RECOVERY_GROUP))
+
+
+def normalise_recovery_code(code: str) -> str:
+    """Canonical form of a typed code: upper case, 0/1/8 read as O/L/B, grouped with dashes."""
+    cleaned = "".join(c for c in code.upper() if c.isalnum()).translate(str.maketrans("018", "OLB"))
+    return "-".join(cleaned[i:i + RECOVERY_GROUP] for i in range(0, len(cleaned), RECOVERY_GROUP))
+
+
+def wrap_for_recovery(bundle: KeyBundle, code: str, profile: KdfProfile) -> bytes:
+    """The bundle under the recovery code (``User.recovery_wrapped_keys``)."""
+    return vault.wrap_secret(bundle.to_bytes(), normalise_recovery_code(code), _RECOVERY_AAD, profile.wrap)
+
+
+def unwrap_with_recovery(blob: bytes, code: str) -> KeyBundle:
+    """Open ``User.recovery_wrapped_keys``; ``vault.VaultError`` on a wrong code."""
+    normalised = normalise_recovery_code(code)
+    if not normalised:
+        raise vault.VaultError("cannot unwrap secret")
+    return KeyBundle.from_bytes(vault.unwrap_secret(blob, normalised, _RECOVERY_AAD))
+
+
+# ----- self-held key file ------------------------------------------------------
+def export_key_file(bundle: KeyBundle, passphrase: str, email: str, profile: KdfProfile) -> bytes:
+    """A JSON key file: encrypted PKCS#8 PEM (RSA) and an Ethereum keystore v3, both under ``passphrase``."""
+    doc = {
+        "format": KEY_FILE_FORMAT,
+        "version": KEY_FILE_VERSION,
+        "email": email,
+        "rsa_fingerprint": vault.fingerprint(bundle.public_pem),
+        "eth_address": bundle.eth_address,
+        "rsa_private_key": vault.export_private_pem(bundle.rsa_private, passphrase).decode(),
+        "eth_keystore": Account.encrypt(bundle.eth_private, passphrase, kdf="scrypt",
+                                        iterations=profile.keystore_scrypt_n),
+    }
+    return json.dumps(doc, indent=2).encode()
+
+
+def import_key_file(data: bytes, passphrase: str, rsa_public_pem: str, eth_address: str) -> KeyBundle:
+    """Open a key file and check it holds the keys of ``rsa_public_pem``/``eth_address``.
+
+    ``KeyFileError`` (with a message fit for the user) if it is not a key
+    file, the passphrase is wrong, or the keys are someone else's.
+    """
+    try:
+        doc = json.loads(data)
+        pem, keystore = doc["rsa_private_key"].encode(), doc["eth_keystore"]
+        ok = doc["format"] == KEY_FILE_FORMAT and doc["version"] == KEY_FILE_VERSION and _keystore_cost_ok(keystore)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise KeyFileError("This is not a PHR key file.") from exc
+    if not ok:
+        raise KeyFileError("This is not a PHR key file.")
+    try:
+        rsa_private = vault.import_private_pem(pem, passphrase)
+        eth_private = bytes(Account.decrypt(keystore, passphrase))
+    except (vault.VaultError, ValueError) as exc:
+        raise KeyFileError("The key file passphrase is incorrect.") from exc
+    bundle = KeyBundle(rsa_private, eth_private)
+    if not bundle.matches(rsa_public_pem, eth_address):
+        raise KeyFileError("This key file belongs to another account.")
+    return bundle
+
+
+def _keystore_cost_ok(keystore: dict) -> bool:
+    crypto = keystore["crypto"]
+    params = crypto["kdfparams"]
+    if crypto["kdf"] == "scrypt":
+        return int(params["n"]) <= _MAX_SCRYPT_N
+    return crypto["kdf"] == "pbkdf2" and int(params["c"]) <= _MAX_PBKDF2_ROUNDS
+
+
+# ----- key sessions ------------------------------------------------------------
+def open_key_session(user_id: int, bundle: KeyBundle | None, *, now: datetime | None = None,
+                     absolute: timedelta = ABSOLUTE_TIMEOUT) -> tuple[str, bytes]:
+    """Start a login; returns ``(key_session_id, session_secret)`` for the cookie, and nothing else keeps the secret.
+
+    With a ``bundle`` the keys are unlocked at once (platform-held login);
+    without, they stay locked until :func:`attach_keys` (self-held unlock).
+    """
+    now = now or _now()
+    session_id, secret = secrets.token_urlsafe(32), vault.generate_key()
+    row = KeySession(id=session_id, user_id=user_id, created_at=now, last_used_at=now, expires_at=now + absolute)
+    if bundle is not None:
+        row.ciphertext = vault.wrap_with_key(bundle.to_bytes(), secret, _session_aad(session_id, user_id))
+    dbs = db.session()
+    dbs.execute(delete(KeySession).where(KeySession.expires_at < now))
+    dbs.add(row)
+    dbs.commit()
+    return session_id, secret
+
+
+def live_key_session(session_id: str, user_id: int, *, now: datetime | None = None,
+                     idle: timedelta = IDLE_TIMEOUT) -> bool:
+    """True while the login ``session_id`` of ``user_id`` exists and is neither idle nor past its end.
+
+    Records the use (so it stays alive) and deletes it once expired.
+    """
+    row = _live_row(session_id, now or _now(), idle)
+    return row is not None and row.user_id == user_id
+
+
+def unlocked_keys(session_id: str, session_secret: bytes, *, now: datetime | None = None,
+                  idle: timedelta = IDLE_TIMEOUT) -> KeyBundle:
+    """The key bundle of a live, unlocked key session; ``KeysLocked`` otherwise (expired, logged out, wrong secret)."""
+    row = _live_row(session_id, now or _now(), idle)
+    if row is None or row.ciphertext is None:
+        raise KeysLocked("keys are locked")
+    try:
+        return KeyBundle.from_bytes(
+            vault.unwrap_with_key(row.ciphertext, session_secret, _session_aad(row.id, row.user_id)))
+    except (vault.VaultError, ValueError) as exc:
+        raise KeysLocked("keys are locked") from exc
+
+
+def attach_keys(session_id: str, session_secret: bytes, bundle: KeyBundle) -> None:
+    """Unlock an existing key session with a bundle (after a key-file upload or a password re-entry)."""
+    row = db.session().get(KeySession, session_id)
+    if row is None:
+        raise KeysLocked("session has ended")
+    row.ciphertext = vault.wrap_with_key(bundle.to_bytes(), session_secret, _session_aad(row.id, row.user_id))
+    db.session().commit()
+
+
+def set_kit(session_id: str, session_secret: bytes, kit: dict[str, str] | None) -> None:
+    """Keep the one-time recovery kit (code and/or key file) for this login only, or forget it (``None``)."""
+    row = db.session().get(KeySession, session_id)
+    if row is None:
+        raise KeysLocked("session has ended")
+    row.kit = None if kit is None else vault.wrap_with_key(
+        json.dumps(kit).encode(), session_secret, b"phr-kit:v1:" + session_id.encode())
+    db.session().commit()
+
+
+def read_kit(session_id: str, session_secret: bytes) -> dict[str, str] | None:
+    """The recovery kit kept by :func:`set_kit`, or ``None`` once saved or if the session is gone."""
+    row = db.session().get(KeySession, session_id)
+    if row is None or row.kit is None:
+        return None
+    try:
+        return json.loads(vault.unwrap_with_key(row.kit, session_secret, b"phr-kit:v1:" + session_id.encode()))
+    except vault.VaultError:
+        return None
+
+
+def close_key_session(session_id: str) -> None:
+    """Forget a login: its keys can no longer be unlocked by anyone, even with the cookie."""
+    db.session().execute(delete(KeySession).where(KeySession.id == session_id))
+    db.session().commit()
+
+
+def close_other_key_sessions(user_id: int, keep: str | None = None) -> None:
+    """End every login of ``user_id`` except ``keep`` (after a password change or a recovery)."""
+    db.session().execute(delete(KeySession).where(KeySession.user_id == user_id, KeySession.id != (keep or "")))
+    db.session().commit()
+
+
+def _live_row(session_id: str, now: datetime, idle: timedelta) -> KeySession | None:
+    dbs = db.session()
+    row = dbs.execute(select(KeySession).where(KeySession.id == session_id)).scalar_one_or_none()
+    if row is None:
+        return None
+    if _aware(row.expires_at) <= now or _aware(row.last_used_at) + idle <= now:
+        dbs.delete(row)
+        dbs.commit()
+        return None
+    if now - _aware(row.last_used_at) >= TOUCH_EVERY:
+        row.last_used_at = now
+        dbs.commit()
+    return row
+
+
+def _session_aad(session_id: str, user_id: int) -> bytes:
+    return f"phr-key-session:v1:{session_id}:{user_id}".encode()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every value stored here is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

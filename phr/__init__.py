@@ -1,6 +1,7 @@
 """PHR exchange platform: Flask application factory."""
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from flask import Flask
@@ -22,12 +23,25 @@ def create_app(config: Mapping | None = None) -> Flask:
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("PHR_SECRET_KEY is not set; the local stack generates one in instance/ (make dev).")
+    if app.config["KDF_PROFILE"] != "strong" and not app.config.get("TESTING"):
+        raise RuntimeError("KDF_PROFILE other than 'strong' is for the test suite only.")
 
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
 
+    from .auth.views import bp as auth_bp, load_user
     from .status import bp as status_bp
 
+    login_manager.user_loader(load_user)
+    app.register_blueprint(auth_bp)
     app.register_blueprint(status_bp)
+    app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
+
+    if app.config.get("EXPOSE_WORKER_PID"):  # lets tests see which gunicorn worker answered
+        @app.after_request
+        def _worker_pid(resp):
+            resp.headers["X-Worker-PID"] = str(os.getpid())
+            return resp
+
     return app

@@ -7,6 +7,7 @@ prefixed with ``PHR_`` (e.g. ``PHR_DATABASE_URL``). Tests pass a mapping to
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,5 +38,11 @@ def from_environment() -> dict:
         "SESSION_COOKIE_SECURE": _env("COOKIE_SECURE", "false").lower() == "true",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Key custody: Argon2id/scrypt costs ("strong"; the test suite may pass "fast"), login lifetimes.
+        "KDF_PROFILE": "strong",
+        "KEY_SESSION_IDLE_MINUTES": int(_env("KEY_SESSION_IDLE_MINUTES", "30")),
+        "KEY_SESSION_MAX_HOURS": int(_env("KEY_SESSION_MAX_HOURS", "12")),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(_env("KEY_SESSION_MAX_HOURS", "12"))),
+        "EXPOSE_WORKER_PID": _env("EXPOSE_WORKER_PID", "false").lower() == "true",
         "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
     }

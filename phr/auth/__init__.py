@@ -1,0 +1,1 @@
+"""Accounts and key custody: the ``auth`` blueprint (views), its forms and service functions."""

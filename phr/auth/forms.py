@@ -1,0 +1,85 @@
+"""Account forms (flask-wtf: every POST carries a CSRF token)."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import EmailField, PasswordField, RadioField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+
+MIN_PASSWORD = 10
+MIN_PASSPHRASE = 12
+EMAIL_SHAPE = r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"  # delivery is not checked; the address is only an identifier
+
+
+def _password(label: str) -> PasswordField:
+    return PasswordField(label, validators=[DataRequired(), Length(min=MIN_PASSWORD, max=256)])
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Regexp(EMAIL_SHAPE, message="Enter a valid email address."),
+                                          Length(max=254)])
+    display_name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    password = _password("Password")
+    confirm = PasswordField("Repeat password", validators=[EqualTo("password", "Passwords do not match.")])
+    role = RadioField("I am a", choices=[("patient", "Patient"), ("doctor", "Doctor")], default="patient")
+    country = StringField("Country", validators=[Optional(), Length(max=100)])
+    institution = StringField("Institution", validators=[Optional(), Length(max=200)])
+    licence_no = StringField("Licence number", validators=[Optional(), Length(max=100)])
+    custody = RadioField("Who keeps my private keys", default="platform", choices=[
+        ("platform", "The platform, locked with my password (I get a recovery code)"),
+        ("self", "Me, in a key file I download and keep (the platform stores only my public keys)"),
+    ])
+    key_file_passphrase = PasswordField("Key file passphrase",
+                                        validators=[Optional(), Length(min=MIN_PASSPHRASE, max=256)])
+    key_file_confirm = PasswordField("Repeat key file passphrase",
+                                     validators=[EqualTo("key_file_passphrase", "Passphrases do not match.")])
+
+    def validate(self, extra_validators=None) -> bool:
+        """Doctors must say who they are; self custody needs a passphrase distinct from the password."""
+        ok = super().validate(extra_validators)
+        if self.role.data == "doctor":
+            for f in (self.country, self.institution, self.licence_no):
+                if not (f.data or "").strip():
+                    f.errors.append("Required for doctors: patients see it when choosing whom to trust.")
+                    ok = False
+        if self.custody.data == "self":
+            if not self.key_file_passphrase.data:
+                self.key_file_passphrase.errors.append("Required when you keep your own keys.")
+                ok = False
+            elif self.key_file_passphrase.data == self.password.data:
+                self.key_file_passphrase.errors.append("Use a passphrase different from your password.")
+                ok = False
+        return ok
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = _password("New password")
+    confirm = PasswordField("Repeat new password", validators=[EqualTo("new_password", "Passwords do not match.")])
+
+
+class RecoverForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()])
+    recovery_code = StringField("Recovery code", validators=[Optional(), Length(max=100)])
+    key_file = FileField("Key file")
+    passphrase = PasswordField("Key file passphrase", validators=[Optional()])
+    new_password = _password("New password")
+    confirm = PasswordField("Repeat new password", validators=[EqualTo("new_password", "Passwords do not match.")])
+
+    def validate_recovery_code(self, field) -> None:
+        if not field.data and not self.key_file.data:
+            raise ValidationError("Enter your recovery code, or choose your key file below.")
+
+
+class UnlockForm(FlaskForm):
+    key_file = FileField("Key file", validators=[FileRequired("Choose your key file.")])
+    passphrase = PasswordField("Key file passphrase", validators=[DataRequired()])
+
+
+class EmptyForm(FlaskForm):
+    """A one-button POST (logout, "I have saved my kit") that only needs the CSRF token."""

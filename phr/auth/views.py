@@ -1,0 +1,229 @@
+"""Account pages: register, log in/out, recovery kit, password change, recovery, key unlock."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from .. import vault
+from . import service
+from .forms import ChangePasswordForm, EmptyForm, LoginForm, RecoverForm, RegisterForm, UnlockForm
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+LOCKED_SELF = "Your private keys are locked. Upload your key file and its passphrase to unlock them for this session."
+LOGIN_AGAIN = "Please log in to continue."
+
+
+def load_user(user_id: str):
+    """Flask-Login loader: the user, while the key session named in the cookie is alive."""
+    return service.load_user(user_id, service.session_ref())
+
+
+def _begin(login: service.Login) -> None:
+    """Start a fresh cookie session for ``login`` (nothing from before survives: no fixation)."""
+    session.clear()
+    login_user(login.user)
+    session[service.SESSION_KEY] = [login.key_session.id, login.key_session.secret.hex()]
+    session.permanent = True
+
+
+def _fragment_wanted() -> bool:
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
+
+
+def _safe_next(default: str) -> str:
+    target = request.args.get("next", "")
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
+        return target
+    return default
+
+
+def _no_store(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.app_errorhandler(service.KeysLocked)
+def keys_locked(_exc):
+    """Keys needed but locked: send self-held users to the unlock page, everyone else to log in."""
+    if current_user.is_authenticated and current_user.custody == "self":
+        message, target = LOCKED_SELF, url_for("auth.unlock", next=request.full_path)
+    else:
+        message, target = LOGIN_AGAIN, url_for("auth.login", next=request.full_path)
+    if _fragment_wanted():
+        return render_template("auth/_keys_locked.html", message=message, target=target), 403
+    flash(message, "error")
+    return redirect(target, 303)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    form = RegisterForm()
+    if form.validate_on_submit():
+        doctor = form.role.data == "doctor"
+        try:
+            login = service.register(
+                email=form.email.data, password=form.password.data, role=form.role.data,
+                display_name=form.display_name.data, custody_mode=form.custody.data,
+                key_file_passphrase=form.key_file_passphrase.data if form.custody.data == "self" else None,
+                country=form.country.data if doctor else None,
+                institution=form.institution.data if doctor else None,
+                licence_no=form.licence_no.data if doctor else None,
+            )
+        except service.EmailTaken as exc:
+            form.email.errors.append(str(exc))
+        else:
+            _begin(login)
+            return redirect(url_for(".kit"), 303)
+    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            login = service.authenticate(form.email.data, form.password.data)
+        except service.InvalidCredentials as exc:
+            error = str(exc)
+        else:
+            _begin(login)
+            return redirect(_safe_next(url_for(".account")), 303)
+    status = 422 if (error or form.errors) else 200
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    if EmptyForm().validate_on_submit():
+        service.logout(service.session_ref())
+        logout_user()
+        session.clear()
+        flash("You have been logged out. Your keys are locked again.", "info")
+    return redirect(url_for(".login"), 303)
+
+
+@bp.get("/account")
+@login_required
+def account():
+    ref = service.session_ref()
+    return render_template(
+        "auth/account.html", user=current_user,
+        fingerprint=vault.fingerprint(current_user.rsa_public_pem.encode()),
+        keys_ok=service.keys_unlocked(current_user, ref),
+        kit_pending=service.pending_kit(ref) is not None, logout_form=EmptyForm(),
+    )
+
+
+@bp.get("/account/keys")
+@login_required
+def keys_check():
+    """Unwrap this login's keys and prove them (decrypt a challenge, sign a message); ``KeysLocked`` if locked."""
+    keys_ok = service.current_keys().matches(current_user.rsa_public_pem, current_user.eth_address)
+    if _fragment_wanted():
+        return render_template("auth/_keys_status.html", keys_ok=keys_ok)
+    return redirect(url_for(".account"), 303)
+
+
+@bp.get("/kit")
+@login_required
+def kit():
+    pending = service.pending_kit(service.session_ref())
+    if pending is None:
+        flash("Your recovery kit was already saved; it is shown only once.", "info")
+        return redirect(url_for(".account"), 303)
+    return _no_store(Response(render_template("auth/kit.html", kit=pending, form=EmptyForm(), user=current_user)))
+
+
+@bp.get("/kit/recovery-code.txt")
+@login_required
+def kit_code():
+    pending = service.pending_kit(service.session_ref()) or {}
+    if "recovery_code" not in pending:
+        return redirect(url_for(".kit"), 303)
+    body = render_template("auth/recovery-code.txt", code=pending["recovery_code"], user=current_user)
+    return _no_store(Response(body, mimetype="text/plain", headers={
+        "Content-Disposition": 'attachment; filename="phr-recovery-code.txt"'}))
+
+
+@bp.get("/kit/key-file.json")
+@login_required
+def kit_key_file():
+    pending = service.pending_kit(service.session_ref()) or {}
+    if "key_file" not in pending:
+        return redirect(url_for(".kit"), 303)
+    return _no_store(Response(pending["key_file"], mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="phr-key-file-{current_user.eth_address[:10]}.json"'}))
+
+
+@bp.post("/kit/done")
+@login_required
+def kit_done():
+    if EmptyForm().validate_on_submit():
+        service.acknowledge_kit(service.session_ref())
+        flash("Recovery kit saved. It will not be shown again.", "info")
+    return redirect(url_for(".account"), 303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.change_password(current_user, form.current_password.data, form.new_password.data,
+                                    keep=service.session_ref())
+        except service.InvalidCredentials as exc:
+            form.current_password.errors.append(str(exc))
+        else:
+            flash("Password changed. Your other sessions have been logged out.", "info")
+            return redirect(url_for(".account"), 303)
+    return render_template("auth/password.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/recover", methods=["GET", "POST"])
+def recover():
+    form = RecoverForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            login = service.recover(
+                form.email.data, form.new_password.data, recovery_code=form.recovery_code.data or "",
+                key_file=form.key_file.data.read() if form.key_file.data else b"",
+                passphrase=form.passphrase.data or "",
+            )
+        except service.InvalidCredentials as exc:
+            error = str(exc)
+        else:
+            _begin(login)
+            if login.user.custody == "platform":
+                flash("Password reset. Here is your NEW recovery code: the old one no longer works.", "info")
+                return redirect(url_for(".kit"), 303)
+            flash("Password reset.", "info")
+            return redirect(url_for(".account"), 303)
+    status = 422 if (error or form.errors) else 200
+    return render_template("auth/recover.html", form=form, error=error), status
+
+
+@bp.route("/unlock", methods=["GET", "POST"])
+@login_required
+def unlock():
+    if current_user.custody != "self":
+        flash("Your keys are unlocked with your password when you log in.", "info")
+        return redirect(url_for(".account"), 303)
+    form = UnlockForm()
+    if form.validate_on_submit():
+        try:
+            service.unlock_with_key_file(current_user, service.session_ref(), form.key_file.data.read(),
+                                         form.passphrase.data)
+        except service.KeyFileError as exc:
+            form.key_file.errors.append(str(exc))
+        else:
+            flash("Keys unlocked for this session.", "info")
+            return redirect(_safe_next(url_for(".account")), 303)
+    return render_template("auth/unlock.html", form=form), 422 if form.errors else 200
+

@@ -17,6 +17,10 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"PHR_{name}", default)
 
 
+def _read(path: str | None) -> str | None:
+    return Path(path).read_text().strip() if path else None
+
+
 def from_environment() -> dict:
     """Return the app configuration as a dict built from ``PHR_*`` variables."""
     instance = Path(_env("INSTANCE_DIR", str(ROOT / "instance")))
@@ -33,7 +37,8 @@ def from_environment() -> dict:
         # Chain: one or more JSON-RPC URLs of clique nodes (comma separated).
         "RPC_URLS": [u for u in _env("RPC_URLS", "http://127.0.0.1:8545").split(",") if u],
         "CONTRACT_ADDRESS": _env("CONTRACT_ADDRESS"),
-        "FAUCET_KEY_FILE": _env("FAUCET_KEY_FILE"),
+        # Gas money for users' own accounts comes from this prefunded key (never a user's key).
+        "FAUCET_KEY": _env("FAUCET_KEY") or _read(_env("FAUCET_KEY_FILE")),
         "CONFIRMATIONS": int(_env("CONFIRMATIONS", "1")),
         "SESSION_COOKIE_SECURE": _env("COOKIE_SECURE", "false").lower() == "true",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -19,6 +19,7 @@ from eth_account import Account
 from eth_keys import keys as eth_keys
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
+from web3.middleware import ExtraDataToPOAMiddleware
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound
 
 ARTIFACT = Path(__file__).resolve().parent.parent / "contracts" / "PHRRegistry.json"
@@ -72,7 +73,8 @@ def load_artifact(path: Path = ARTIFACT) -> dict:
 
 def clique_sealer(block) -> str:
     """Recover the address that sealed ``block`` from its extraData seal (EIP-225)."""
-    extra = bytes(block["extraData"])
+    # web3's POA middleware renames clique's long extraData to proofOfAuthorityData.
+    extra = bytes(block.get("proofOfAuthorityData") or block["extraData"])
     signature, vanity_and_signers = extra[-SEAL_BYTES:], extra[:-SEAL_BYTES]
     fields = [
         bytes(block["parentHash"]), bytes(block["sha3Uncles"]), bytes.fromhex(block["miner"][2:]),
@@ -105,9 +107,14 @@ class Ledger:
         self.artifact = artifact or load_artifact()
         self.address = to_checksum_address(contract_address) if contract_address else None
         self._good = 0
-        self._providers = [Web3(Web3.HTTPProvider(u, request_kwargs={"timeout": timeout})) for u in self.rpc_urls]
+        self._providers = [self._connect(u) for u in self.rpc_urls]
 
     # ----- transport ---------------------------------------------------------
+    def _connect(self, url: str) -> Web3:
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": self.timeout}))
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+        return w3
+
     def _on_node(self, fn):
         """Run ``fn(w3)`` on the last node that answered, failing over to the others."""
         order = [self._good] + [i for i in range(len(self._providers)) if i != self._good]

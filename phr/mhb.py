@@ -193,7 +193,7 @@ def _as_list(value: object) -> list:
 
 
 def _read_section(document: MhbDocument, section: str, value: object) -> None:
-    rows = _as_list(value)
+    rows = [row for row in _as_list(value) if row not in (None, "")]
     if not rows or all(_is_no_data(r, section) for r in rows):
         document.sections[section] = []
         document.no_data.add(section)

@@ -47,6 +47,7 @@ class LocalObjectStore:
         self.datadir = Path(datadir)
         self._want_s3_port = s3_port
         self._state: dict | None = None
+        self._proc: subprocess.Popen | None = None
 
     @property
     def state(self) -> dict:
@@ -131,6 +132,7 @@ class LocalObjectStore:
         proc = subprocess.Popen(self._command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=self.datadir, start_new_session=True)
         log.close()
+        self._proc = proc
         (self.datadir / "weed.pid").write_text(str(proc.pid))
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -159,7 +161,6 @@ class LocalObjectStore:
             time.sleep(0.1)
         if self._pid() is not None:
             os.kill(pid, signal.SIGKILL)
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+        if self._proc is not None:
+            self._proc.wait(timeout)
+            self._proc = None

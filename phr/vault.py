@@ -161,14 +161,7 @@ def seal(plaintext: bytes, aad: bytes, readers: Mapping[str, PublicKey]) -> Seal
 
 def open_sealed(ciphertext: bytes, wrapped_key: bytes, private_key: PrivateKey, aad: bytes) -> bytes:
     """Decrypt a sealed record with the reader's wrapped key and private key; ``VaultError`` on any failure."""
-    data_key = _unwrap_data_key(wrapped_key, private_key, aad)
-    if len(ciphertext) < 1 + NONCE_BYTES + TAG_BYTES or ciphertext[0] != ENVELOPE_V1:
-        raise VaultError("cannot open record")
-    nonce, body = ciphertext[1:1 + NONCE_BYTES], ciphertext[1 + NONCE_BYTES:]
-    try:
-        return AESGCM(data_key).decrypt(nonce, body, aad)
-    except InvalidTag as exc:
-        raise VaultError("cannot open record") from exc
+    return _open_envelope(_unwrap_data_key(wrapped_key, private_key, aad), ciphertext, aad)
 
 
 def rewrap(wrapped_key: bytes, owner_private_key: PrivateKey, reader_public_key: PublicKey, aad: bytes) -> bytes:
@@ -182,6 +175,16 @@ def rewrap(wrapped_key: bytes, owner_private_key: PrivateKey, reader_public_key:
 def _encrypt_envelope(data_key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
     """Envelope with a given key and nonce; public callers go through :func:`seal` (tests use this for vectors)."""
     return bytes([ENVELOPE_V1]) + nonce + AESGCM(data_key).encrypt(nonce, plaintext, aad)
+
+
+def _open_envelope(data_key: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+    if len(ciphertext) < 1 + NONCE_BYTES + TAG_BYTES or ciphertext[0] != ENVELOPE_V1:
+        raise VaultError("cannot open record")
+    nonce, body = ciphertext[1:1 + NONCE_BYTES], ciphertext[1 + NONCE_BYTES:]
+    try:
+        return AESGCM(data_key).decrypt(nonce, body, aad)
+    except InvalidTag as exc:
+        raise VaultError("cannot open record") from exc
 
 
 def _oaep(aad: bytes) -> padding.OAEP:

@@ -71,6 +71,7 @@ class Devnet:
         self.datadir = Path(datadir)
         self._want = {"signers": signers, "period": period, "chain_id": chain_id, "base_port": base_port}
         self._state: dict | None = None
+        self._procs: dict[int, subprocess.Popen] = {}  # nodes this object started
 
     # ----- state -------------------------------------------------------------
     @property
@@ -223,6 +224,7 @@ class Devnet:
         proc = subprocess.Popen(self._command(geth, node), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
+        self._procs[index] = proc
         (self._node_dir(index) / "geth.pid").write_text(str(proc.pid))
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -246,7 +248,9 @@ class Devnet:
             time.sleep(0.1)
         if self._pid(index) is not None:
             os.kill(pid, signal.SIGKILL)
-        _reap(pid)
+        proc = self._procs.pop(index, None)
+        if proc is not None:
+            proc.wait(timeout)
 
     def up(self, wait_blocks: bool = True) -> None:
         """Start every node, wait until they are peered and blocks are being sealed."""
@@ -336,10 +340,3 @@ class Devnet:
                         "running": running, "block": block})
         return out
 
-
-def _reap(pid: int) -> None:
-    """Collect the exit status if ``pid`` is our child, so it leaves no zombie behind."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

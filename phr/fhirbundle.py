@@ -246,9 +246,9 @@ def _check_depth(data: object) -> None:
 
 def _validate_shell(bundle: dict, entries: list) -> None:
     shell = dict(bundle, entry=[_without_resource(e) for e in entries]) if entries else bundle
-    errors = list(_binding_errors(bundle, _BUNDLE_BINDINGS))
+    errors = [f"Bundle.{e}" for e in _binding_errors(bundle, _BUNDLE_BINDINGS)]
     if errors:
-        raise ImportRejected(f"Bundle.{errors[0]}", errors)
+        raise ImportRejected(errors[0], errors)
     _model_check("Bundle", shell, "Bundle")
 
 

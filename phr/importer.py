@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 from phr import mhb
-from phr.fhirbundle import ImportRejected, canonical_bytes, validate_bundle
+from phr.fhirbundle import MAX_DEPTH, ImportRejected, canonical_bytes, validate_bundle
 from phr.mhb import SkippedRow
 
 __all__ = ["ImportRejected", "ImportResult", "ImportSummary", "MAX_UPLOAD_BYTES", "SkippedRow", "import_file"]
@@ -29,6 +30,8 @@ _KEPT_BUNDLE_FIELDS = ("resourceType", "id", "meta", "implicitRules", "language"
 _DATE_FIELDS = ("effectiveDateTime", "authoredOn", "recordedDate", "occurrenceDateTime", "performedDateTime",
                 "whenHandedOver", "dateTime", "onsetDateTime", "issued")  # fmt: skip
 _PERIOD_FIELDS = ("period", "effectivePeriod", "performedPeriod")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 @dataclass(frozen=True)
@@ -109,15 +112,24 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     return result
 
 
+def _check_json_depth(text: str) -> None:
+    """Refuse deep nesting before parsing: the C parser can exhaust the stack first."""
+    depth = deepest = 0
+    for bracket in _NOT_BRACKET.sub("", _JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            raise ImportRejected(f"The JSON nests deeper than {MAX_DEPTH} levels; that is not a health record.")
+
+
 def _load_json(text: str, parse_float: type) -> dict:
+    _check_json_depth(text)
     try:
         value = json.loads(
             text, strict=False, parse_float=parse_float, parse_constant=_reject_constant, object_pairs_hook=_unique_keys
         )
     except json.JSONDecodeError as exc:
         raise ImportRejected(f"The JSON is not valid: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
-    except RecursionError:
-        raise ImportRejected("The JSON nests too deeply to be a health record.") from None
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
         raise ImportRejected(f"The JSON contains a value that cannot be read: {str(exc)[:120]}.") from None
     if not isinstance(value, dict):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, PasswordField, RadioField, StringField
+from wtforms import EmailField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 MIN_PASSWORD = 10
@@ -21,13 +21,13 @@ class RegisterForm(FlaskForm):
     display_name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
     password = _password("Password")
     confirm = PasswordField("Repeat password", validators=[EqualTo("password", "Passwords do not match.")])
-    role = RadioField("I am a", choices=[("patient", "Patient"), ("doctor", "Doctor")], default="patient")
+    role = RadioField("I am a", choices=[SelectChoice("patient", "Patient"), SelectChoice("doctor", "Doctor")], default="patient")
     country = StringField("Country", validators=[Optional(), Length(max=100)])
     institution = StringField("Institution", validators=[Optional(), Length(max=200)])
     licence_no = StringField("Licence number", validators=[Optional(), Length(max=100)])
     custody = RadioField("Who keeps my private keys", default="platform", choices=[
-        ("platform", "The platform, locked with my password (I get a recovery code)"),
-        ("self", "Me, in a key file I download and keep (the platform stores only my public keys)"),
+        SelectChoice("platform", "The platform, locked with my password (I get a recovery code)"),
+        SelectChoice("self", "Me, in a key file I download and keep (the platform stores only my public keys)"),
     ])
     key_file_passphrase = PasswordField("Key file passphrase",
                                         validators=[Optional(), Length(min=MIN_PASSPHRASE, max=256)])

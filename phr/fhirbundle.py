@@ -262,7 +262,7 @@ def _validate_entry(index: int, entry: dict) -> None:
         raise ImportRejected(f"entry[{index}].resource: missing; every entry must carry a resource.")
     kind = resource.get("resourceType")
     where = f"entry[{index}].resource({kind})"
-    if kind not in BINDINGS:
+    if not isinstance(kind, str) or kind not in BINDINGS:
         accepted = ", ".join(sorted(BINDINGS))
         raise ImportRejected(f"entry[{index}].resource: resource type {kind!r} is not accepted (accepted: {accepted}).")
     _model_check(kind, resource, where)

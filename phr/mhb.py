@@ -201,17 +201,17 @@ def _read_section(document: MhbDocument, section: str, value: object) -> None:
     document.sections[section] = []
     for index, row in enumerate(rows):
         if isinstance(row, dict) and not _is_no_data(row, section):
-            document.sections[section].append(_read_row(row, section, document.notes))
+            document.sections[section].append(_read_row(row, section))
         elif not _is_no_data(row, section):
             document.notes.append(f"{section} row {index} is not a record and was not imported.")
 
 
-def _read_row(row: dict, section: str, notes: list[str]) -> dict:
+def _read_row(row: dict, section: str) -> dict:
     out: dict = {}
     child = f"{section}_1"
     for key, value in _lower_keys(row, section).items():
         if key == child and child in _FIELD_COUNTS:
-            out[key] = [_read_child(c, child, notes) for c in _as_list(value) if isinstance(c, dict)]
+            out[key] = [_read_child(c, child) for c in _as_list(value) if isinstance(c, dict)]
         else:
             text = _scalar(value, key)
             if text is not None:
@@ -219,7 +219,7 @@ def _read_row(row: dict, section: str, notes: list[str]) -> dict:
     return out
 
 
-def _read_child(row: dict, child: str, notes: list[str]) -> dict:
+def _read_child(row: dict, child: str) -> dict:
     return {k: t for k, v in _lower_keys(row, child).items() if (t := _scalar(v, k)) is not None}
 
 
@@ -524,13 +524,9 @@ _PROGRAMMES = {
     )),
 }  # fmt: skip
 _R14_NINE_FIELDS = (
-    (3, 2, None, "肝炎類型", "Hepatitis type"),
-    (4, 2, "5196-1", "HBsAg", "Hepatitis B surface antigen"),
-    (5, 2, "13954-3", "HBeAg", "Hepatitis B e antigen"),
+    *_PROGRAMMES["r14"][1][:3],
     (6, 2, "16128-1", "Anti-HCV", "Hepatitis C antibody"),
-    (7, 2, "1920-8", "GOT", "AST"),
-    (8, 2, "1742-6", "GPT", "ALT"),
-    (9, 2, None, "腹部超音波檢查結果", "Abdominal ultrasound result"),
+    *((number_ + 1, *rest) for number_, *rest in _PROGRAMMES["r14"][1][3:]),
 )
 """r14_1 as laid out in both spec samples (9 fields), used when r14_1.9 is present."""
 _SEVERITY = {"輕度": "mild", "中度": "moderate", "重度": "severe"}

@@ -65,14 +65,47 @@ def test_validation_messages_name_resource_and_field_path(change, message):
     assert mutate(change).message.startswith(message)
 
 
-@pytest.mark.parametrize("kind", ["AllergyIntolerance", "Immunization", "Consent", "DiagnosticReport", "Procedure",
-                                  "MedicationRequest", "Encounter", "EpisodeOfCare", "MedicationDispense"])
-def test_status_bindings_are_checked_for_every_type_we_produce(kind):
-    resource = {"resourceType": kind, "id": "x", "status": "bogus"}
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"fullUrl": "https://example.org/fhir/" + kind + "/x", "resource": resource}]}
-    with pytest.raises(ImportRejected, match=rf"entry\[0\]\.resource\({kind}\)\.status|entry\[0\]\.resource\({kind}\)\."):
-        validate_bundle(bundle)
+PATIENT = {"reference": "urn:uuid:0b5d9a9e-3f0c-4c0e-9d5e-1a2b3c4d5e6f"}
+TEXT = {"text": "x"}
+MINIMAL = {
+    "AllergyIntolerance": {"patient": PATIENT, "clinicalStatus": {"coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]}},
+    "Immunization": {"status": "completed", "vaccineCode": TEXT, "patient": PATIENT, "occurrenceDateTime": "2017"},
+    "Consent": {"status": "active", "scope": TEXT, "category": [TEXT]},
+    "DiagnosticReport": {"status": "final", "code": TEXT},
+    "Procedure": {"status": "completed", "subject": PATIENT},
+    "MedicationRequest": {"status": "completed", "intent": "order", "medicationCodeableConcept": TEXT,
+                          "subject": PATIENT},
+    "MedicationDispense": {"status": "completed", "medicationCodeableConcept": TEXT},
+    "Encounter": {"status": "finished", "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                                                   "code": "AMB"}},
+    "EpisodeOfCare": {"status": "active", "patient": PATIENT},
+    "Observation": {"status": "final", "code": TEXT},
+}  # fmt: skip
+BROKEN = {"AllergyIntolerance": ("criticality", "deadly")}
+
+
+def with_resource(kind: str, fields: dict) -> dict:
+    bundle = valid()
+    bundle["entry"] = bundle["entry"][:1] + [{"fullUrl": f"https://example.org/fhir/{kind}/x",
+                                              "resource": {"resourceType": kind, "id": "x", **fields}}]
+    return bundle
+
+
+@pytest.mark.parametrize("kind", sorted(MINIMAL))
+def test_required_codes_are_checked_for_every_type_we_produce(kind):
+    validate_bundle(with_resource(kind, MINIMAL[kind]))  # the minimal resource itself is valid
+    field, bad = BROKEN.get(kind, ("status", "bogus"))
+    with pytest.raises(ImportRejected) as info:
+        validate_bundle(with_resource(kind, MINIMAL[kind] | {field: bad}))
+    assert info.value.message.startswith(f"entry[1].resource({kind}).{field}: {bad!r} is not one of ")
+
+
+def test_encounter_class_outside_act_code_is_allowed_but_wrong_act_code_is_not():
+    validate_bundle(with_resource("Encounter", MINIMAL["Encounter"] | {"class": {"system": "urn:x", "code": "Z"}}))
+    wrong = MINIMAL["Encounter"] | {"class": MINIMAL["Encounter"]["class"] | {"code": "WALK"}}
+    with pytest.raises(ImportRejected, match=r"resource\(Encounter\)\.class: 'WALK' is not one of AMB"):
+        validate_bundle(with_resource("Encounter", wrong))
 
 
 def test_mhb_bundle_with_a_broken_required_code_is_rejected(scenario):

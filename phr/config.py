@@ -6,6 +6,7 @@ prefixed with ``PHR_`` (e.g. ``PHR_DATABASE_URL``). Tests pass a mapping to
 """
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,12 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 def _read(path: str | None) -> str | None:
     return Path(path).read_text().strip() if path else None
+
+
+def _recorded_contract(instance: Path) -> str | None:
+    """The registry address written by ``python -m phr.deploy``, if any."""
+    path = instance / "contract.json"
+    return json.loads(path.read_text())["address"] if path.exists() else None
 
 
 def from_environment() -> dict:
@@ -36,7 +43,7 @@ def from_environment() -> dict:
         "S3_SECURE": _env("S3_SECURE", "false").lower() == "true",
         # Chain: one or more JSON-RPC URLs of clique nodes (comma separated).
         "RPC_URLS": [u for u in _env("RPC_URLS", "http://127.0.0.1:8545").split(",") if u],
-        "CONTRACT_ADDRESS": _env("CONTRACT_ADDRESS"),
+        "CONTRACT_ADDRESS": _env("CONTRACT_ADDRESS") or _recorded_contract(instance),
         # Gas money for users' own accounts comes from this prefunded key (never a user's key).
         "FAUCET_KEY": _env("FAUCET_KEY") or _read(_env("FAUCET_KEY_FILE")),
         "CONFIRMATIONS": int(_env("CONFIRMATIONS", "1")),

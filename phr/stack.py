@@ -7,7 +7,6 @@ Ctrl-C. Running it again reuses the same chain, objects and database.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import signal
@@ -19,11 +18,11 @@ from pathlib import Path
 from . import db
 from .config import ROOT
 from .devnet import Devnet, DevnetError, ToolchainError, port_in_use
+from .deploy import ensure_contract
 from .ledger import ChainError, Ledger
 from .seaweed import LocalObjectStore, ObjectStoreError
 from .storage import Storage, StorageError
 
-STATE_FILE = "stack.json"
 BUCKET = "phr-records"
 
 
@@ -41,13 +40,6 @@ class LocalStack:
     def database_url(self) -> str:
         return f"sqlite:///{self.dir / 'phr.sqlite3'}"
 
-    def _state(self) -> dict:
-        path = self.dir / STATE_FILE
-        return json.loads(path.read_text()) if path.exists() else {}
-
-    def _save_state(self, state: dict) -> None:
-        (self.dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
-
     def secret_key(self) -> str:
         """The Flask secret key, generated once and kept in the instance folder (mode 600)."""
         path = self.dir / "secret_key"
@@ -56,22 +48,11 @@ class LocalStack:
             os.chmod(path, 0o600)
         return path.read_text().strip()
 
-    def contract_address(self) -> str:
-        """The registry address, deploying it on first start (or if the chain was reset)."""
-        state = self._state()
-        chain = Ledger(self.devnet.rpc_urls)
-        address = state.get("contract_address")
-        if address and chain.rpc("eth_getCode", [address, "latest"]) not in ("0x", "0x0"):
-            return address
-        state["contract_address"] = chain.deploy(self.devnet.faucet_key)
-        self._save_state(state)
-        return state["contract_address"]
-
     def up(self) -> dict:
         """Start chain and object store, deploy, migrate; return the app's environment."""
         self.devnet.up()
         self.objectstore.up()
-        address = self.contract_address()
+        address = ensure_contract(Ledger(self.devnet.rpc_urls), self.devnet.faucet_key, self.dir)
         Storage(self.objectstore.endpoint, self.objectstore.access_key, self.objectstore.secret_key,
                 BUCKET).ensure_bucket()
         db.upgrade(self.database_url)

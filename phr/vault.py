@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -73,7 +73,7 @@ class Sealed:
     """A sealed record: one bulk ciphertext, and its data key wrapped once per reader id."""
 
     ciphertext: bytes
-    wrapped_keys: dict[str, bytes] = field(default_factory=dict)
+    wrapped_keys: dict[str, bytes]
 
 
 # ----- RSA keys ----------------------------------------------------------------

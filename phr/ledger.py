@@ -20,7 +20,9 @@ from eth_keys import keys as eth_keys
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound
+from web3.exceptions import (
+    ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError,
+)
 
 ARTIFACT = Path(__file__).resolve().parent.parent / "contracts" / "PHRRegistry.json"
 SEAL_BYTES = 65
@@ -37,6 +39,27 @@ class ChainUnavailable(ChainError):
 
 class TxReverted(ChainError):
     """The contract rejected the transaction (e.g. re-anchoring an existing record)."""
+
+
+class NonceUsed(ChainError):
+    """The sender's nonce was already taken by another transaction: this one can never be mined."""
+
+
+# Fixed fee and gas limits let transactions be signed while the chain is unreachable.
+MAX_FEE_PER_GAS = 10**10  # 10 gwei cap; clique's base fee stays near its 7 wei floor
+PRIORITY_FEE = 1
+GAS_LIMITS = {"anchor": 400_000, "grant": 150_000, "grantRecord": 150_000, "revoke": 100_000,
+              "revokeRecord": 100_000, "logAccess": 80_000, "anchorBatch": 150_000}
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    """A raw transaction ready to broadcast, and its hash."""
+
+    raw: bytes
+    hash: str
+    sender: str
+    nonce: int
 
 
 @dataclass(frozen=True)
@@ -215,6 +238,43 @@ class Ledger:
         if receipt["status"] != 1:
             raise TxReverted(f"transaction {tx_hash} reverted")
         return dict(receipt)
+
+    def sign_call(self, key: bytes | str, function: str, args: list, *, nonce: int, chain_id: int) -> SignedTx:
+        """Sign a registry call offline (no node needed), with fixed fees and gas limit."""
+        account = Account.from_key(key)
+        data = self.contract.encode_abi(function, args=args)
+        tx = {"to": self.address, "data": data, "value": 0, "nonce": nonce, "chainId": chain_id,
+              "gas": GAS_LIMITS[function], "maxFeePerGas": MAX_FEE_PER_GAS, "maxPriorityFeePerGas": PRIORITY_FEE,
+              "type": 2}
+        signed = account.sign_transaction(tx)
+        return SignedTx(bytes(signed.raw_transaction), signed.hash.to_0x_hex(), account.address, nonce)
+
+    def pending_nonce(self, address: str) -> int:
+        """The next nonce the chain expects from ``address`` (counting its pending transactions)."""
+        return self._on_node(lambda w3: w3.eth.get_transaction_count(to_checksum_address(address), "pending"))
+
+    def broadcast(self, raw: bytes) -> str:
+        """Send a signed transaction; re-sending one the node already has is not an error."""
+        def send(w3):
+            try:
+                return w3.eth.send_raw_transaction(raw).to_0x_hex()
+            except Web3RPCError as exc:  # the node answered with a JSON-RPC error
+                message = str((exc.rpc_response or {}).get("error", {}).get("message") or exc)
+                if "already known" in message or "AlreadyKnown" in message or "already imported" in message:
+                    return "0x" + keccak(raw).hex()
+                if "nonce too low" in message.lower():
+                    raise NonceUsed(message) from None
+                raise ChainError(f"node refused the transaction: {message}") from None
+        return self._on_node(send)
+
+    def receipt(self, tx_hash: str) -> dict | None:
+        """The receipt of ``tx_hash``, or None while it is not mined."""
+        def get(w3):
+            try:
+                return dict(w3.eth.get_transaction_receipt(tx_hash))
+            except TransactionNotFound:
+                return None
+        return self._on_node(get)
 
     def transfer(self, key: bytes | str, to: str, wei: int) -> str:
         """Send ``wei`` from ``key``'s account to ``to`` (gas money for users)."""

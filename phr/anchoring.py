@@ -1,0 +1,165 @@
+"""Chain transactions through a durable outbox, and the worker that gets them confirmed.
+
+A user's transaction is signed in their session — the only place their key is
+unlocked — with a nonce the database hands out, and stored as a
+:class:`~phr.records.models.ChainJob` in the same database transaction as the
+change it records. The worker (``python -m phr.worker``, one process) then
+broadcasts it, re-broadcasts it while it is not mined (a dropped transaction
+comes back; the same bytes can never be mined twice), waits for
+``CONFIRMATIONS`` blocks and checks the block is still canonical (clique can
+briefly reorg). A chain outage only delays jobs; a job fails only for a
+reason that retrying cannot fix, and says so.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .ledger import GAS_LIMITS, MAX_FEE_PER_GAS, ChainError, ChainUnavailable, Ledger, NonceUsed
+from .records.models import ChainJob, Record
+
+log = logging.getLogger("phr.worker")
+
+FUNDING_WEI = 10**18  # gas money per top-up from the faucet
+MIN_BALANCE_WEI = max(GAS_LIMITS.values()) * MAX_FEE_PER_GAS
+MAX_BACKOFF = 30.0
+PENDING = ("queued", "sent", "mined")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def next_nonce(db: Session, chain: Ledger, sender: str) -> int:
+    """The nonce for ``sender``'s next transaction: past every job we hold and every one the chain saw."""
+    held = db.scalar(select(func.max(ChainJob.nonce)).where(ChainJob.sender == sender))
+    nonce = 0 if held is None else held + 1
+    try:
+        nonce = max(nonce, chain.pending_nonce(sender))
+    except ChainUnavailable:
+        pass  # the database alone knows every transaction the platform signed for this user
+    return nonce
+
+
+def sign_and_enqueue(db: Session, chain: Ledger, key: bytes, function: str, args: list, *, kind: str,
+                     user_id: int, chain_id: int, record_id: str | None = None) -> ChainJob:
+    """Sign ``function(*args)`` with ``key`` and add it to the outbox (the caller commits)."""
+    sender = chain.sign_call(key, function, args, nonce=0, chain_id=chain_id).sender
+    nonce = next_nonce(db, chain, sender)
+    for _ in range(5):
+        signed = chain.sign_call(key, function, args, nonce=nonce, chain_id=chain_id)
+        job = ChainJob(kind=kind, user_id=user_id, record_id=record_id, sender=sender, nonce=nonce,
+                       raw_tx=signed.raw, tx_hash=signed.hash, status="queued")
+        try:
+            with db.begin_nested():
+                db.add(job)
+            return job
+        except IntegrityError:  # a concurrent request took this nonce
+            nonce += 1
+    raise ChainError("could not reserve a transaction nonce; please try again")
+
+
+class Worker:
+    """Drives outbox jobs to confirmation. Run exactly one per deployment."""
+
+    def __init__(self, db: Session, chain: Ledger, *, faucet_key: str | None, confirmations: int = 1):
+        self.db = db
+        self.chain = chain
+        self.faucet_key = faucet_key
+        self.confirmations = confirmations
+
+    def due_jobs(self, limit: int = 100) -> list[ChainJob]:
+        return list(self.db.scalars(
+            select(ChainJob).where(ChainJob.status.in_(PENDING),
+                                   or_(ChainJob.next_attempt_at <= _now(), ChainJob.status == "mined"))
+            .order_by(ChainJob.sender, ChainJob.nonce).limit(limit)
+        ))
+
+    def process_once(self) -> int:
+        """Advance every due job one step; returns how many changed state. Never raises for chain outages."""
+        changed = 0
+        for job in self.due_jobs():
+            before = job.status
+            try:
+                self._advance(job)
+            except ChainUnavailable as exc:
+                self._retry_later(job, str(exc))
+                self.db.commit()
+                break  # every other job would fail the same way
+            except ChainError as exc:
+                self._retry_later(job, str(exc))
+            changed += job.status != before
+            self.db.commit()
+        return changed
+
+    def run(self, poll: float = 0.5, stop=lambda: False) -> None:
+        """Process jobs until ``stop()`` is true."""
+        while not stop():
+            try:
+                self.process_once()
+            except Exception:  # keep the worker alive; the job stays queued and is retried
+                log.exception("anchoring round failed")
+                self.db.rollback()
+            time.sleep(poll)
+
+    # ----- one job -------------------------------------------------------------
+    def _advance(self, job: ChainJob) -> None:
+        receipt = self.chain.receipt(job.tx_hash)
+        if receipt is None:
+            if job.status == "mined":
+                log.warning("job %s: tx %s left the chain (reorg); re-sending", job.id, job.tx_hash)
+            self._send(job)
+            return
+        if receipt["status"] != 1:
+            self._fail(job, "the contract rejected the transaction (reverted)")
+            return
+        job.status, job.block_number, job.block_hash = "mined", receipt["blockNumber"], receipt["blockHash"].to_0x_hex()
+        job.last_error = None
+        if self.chain.block_number() < job.block_number + self.confirmations:
+            return
+        if self.chain.block(job.block_number).hash != job.block_hash:
+            return  # reorged: the next round sees the new receipt or re-sends
+        if job.kind == "anchor" and not self._anchor_matches(job):
+            self._fail(job, "the chain holds a different anchor for this record id")
+            return
+        job.status = "confirmed"
+        job.mined_at = datetime.fromtimestamp(self.chain.block(job.block_number).timestamp, timezone.utc)
+        log.info("job %s (%s) confirmed in block %s", job.id, job.kind, job.block_number)
+
+    def _send(self, job: ChainJob) -> None:
+        self._ensure_funded(job.sender)
+        try:
+            self.chain.broadcast(job.raw_tx)
+        except NonceUsed:
+            if self.chain.receipt(job.tx_hash) is None and self.chain.rpc("eth_getTransactionByHash", [job.tx_hash]) is None:
+                self._fail(job, "another transaction used this nonce; sign the action again")
+            return
+        job.status = "sent"
+        job.attempts += 1
+        job.next_attempt_at = _now() + timedelta(seconds=min(MAX_BACKOFF, 2.0 * job.attempts))
+
+    def _ensure_funded(self, address: str) -> None:
+        if self.chain.balance(address) >= MIN_BALANCE_WEI:
+            return
+        if not self.faucet_key:
+            raise ChainError(f"{address} has no gas money and no faucet key is configured (PHR_FAUCET_KEY_FILE)")
+        self.chain.wait(self.chain.transfer(self.faucet_key, address, FUNDING_WEI), timeout=30)
+
+    def _anchor_matches(self, job: ChainJob) -> bool:
+        record = self.db.get(Record, job.record_id)
+        anchor = self.chain.get_anchor(bytes.fromhex(record.id))
+        return anchor is not None and anchor.record_hash.hex() == record.sha256 and anchor.storage_key == record.storage_key
+
+    def _retry_later(self, job: ChainJob, reason: str) -> None:
+        job.last_error = reason
+        job.attempts += 1
+        job.next_attempt_at = _now() + timedelta(seconds=min(MAX_BACKOFF, 2.0 * job.attempts))
+
+    def _fail(self, job: ChainJob, reason: str) -> None:
+        job.status, job.last_error = "failed", reason
+        log.error("job %s (%s) failed: %s", job.id, job.kind, reason)

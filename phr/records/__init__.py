@@ -1,0 +1,1 @@
+"""Records: upload → encrypt → store → anchor → view with on-chain verification → export."""

@@ -1,0 +1,94 @@
+"""Tables of the record lifecycle. Record content is never here: only ciphertext locations and hashes."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base
+from ..models import User, utcnow
+
+
+class ChainJob(Base):
+    """The transactional outbox: one locally signed transaction waiting to be mined and confirmed.
+
+    The transaction is signed in the user's session (their key is only there),
+    stored here in the same database transaction as the change it records, and
+    broadcast, re-broadcast and confirmed by the anchoring worker.
+    ``status``: queued → sent → mined → confirmed, or failed (with ``last_error``).
+    """
+
+    __tablename__ = "chain_jobs"
+    __table_args__ = (UniqueConstraint("sender", "nonce"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # anchor | grant | revoke | log
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"), index=True)
+    sender: Mapped[str] = mapped_column(String(42))
+    nonce: Mapped[int] = mapped_column(Integer)
+    raw_tx: Mapped[bytes] = mapped_column(LargeBinary)
+    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    block_number: Mapped[int | None] = mapped_column(Integer)
+    block_hash: Mapped[str | None] = mapped_column(String(66))
+    mined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Record(Base):
+    """One uploaded or doctor-written FHIR bundle, stored encrypted under ``storage_key``.
+
+    ``id`` is the on-chain record id (32 random bytes, hex); ``sha256`` the hash
+    of the canonical bundle bytes and ``resources_root`` the Merkle root of its
+    salted entries, both anchored on chain.
+    """
+
+    __tablename__ = "records"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    source_format: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64))
+    resources_root: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    resource_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    anchor_job: Mapped[ChainJob | None] = relationship(
+        primaryjoin="and_(ChainJob.record_id == Record.id, ChainJob.kind == 'anchor')",
+        viewonly=True, uselist=False,
+    )
+
+
+class RecordKey(Base):
+    """A record's data key wrapped (RSA-OAEP) for one reader. Deleting it ends that reader's access."""
+
+    __tablename__ = "record_keys"
+    __table_args__ = (UniqueConstraint("record_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PendingUpload(Base):
+    """An imported bundle and its import summary awaiting the patient's confirmation, sealed for the patient alone."""
+
+    __tablename__ = "pending_uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    source_format: Mapped[str] = mapped_column(String(16))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

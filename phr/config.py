@@ -22,10 +22,24 @@ def _read(path: str | None) -> str | None:
     return Path(path).read_text().strip() if path else None
 
 
-def _recorded_contract(instance: Path) -> str | None:
-    """The registry address written by ``python -m phr.deploy``, if any."""
+def _recorded_contract(instance: Path) -> dict:
+    """The registry address and chain id written by ``python -m phr.deploy``, if any."""
     path = instance / "contract.json"
-    return json.loads(path.read_text())["address"] if path.exists() else None
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _validator_nodes(instance: Path) -> dict[str, list[str]]:
+    """Each validator operator's own node RPC URLs, keyed by their email or eth address.
+
+    Read from ``instance/validator-nodes.json`` (written by ``flask create-validator``),
+    overlaid with ``PHR_VALIDATOR_NODES``, a JSON object such as
+    ``{"ops@hospital.example": ["http://10.0.0.5:8545"], "0xAbC…": ["http://…"]}``.
+    Votes are only ever sent to these URLs (see docs/governance.md).
+    """
+    path = instance / "validator-nodes.json"
+    nodes = json.loads(path.read_text()) if path.exists() else {}
+    nodes.update(json.loads(_env("VALIDATOR_NODES") or "{}"))
+    return {key: [urls] if isinstance(urls, str) else list(urls) for key, urls in nodes.items()}
 
 
 def from_environment() -> dict:
@@ -43,10 +57,14 @@ def from_environment() -> dict:
         "S3_SECURE": _env("S3_SECURE", "false").lower() == "true",
         # Chain: one or more JSON-RPC URLs of clique nodes (comma separated).
         "RPC_URLS": [u for u in _env("RPC_URLS", "http://127.0.0.1:8545").split(",") if u],
-        "CONTRACT_ADDRESS": _env("CONTRACT_ADDRESS") or _recorded_contract(instance),
+        "CONTRACT_ADDRESS": _env("CONTRACT_ADDRESS") or _recorded_contract(instance).get("address"),
+        # Known up front so transactions can be signed while the chain is unreachable.
+        "CHAIN_ID": int(_env("CHAIN_ID") or _recorded_contract(instance).get("chain_id") or 0) or None,
         # Gas money for users' own accounts comes from this prefunded key (never a user's key).
         "FAUCET_KEY": _env("FAUCET_KEY") or _read(_env("FAUCET_KEY_FILE")),
         "CONFIRMATIONS": int(_env("CONFIRMATIONS", "1")),
+        # Validator operators' own signer nodes (votes go only there): PHR_VALIDATOR_NODES JSON, see above.
+        "VALIDATOR_NODE_URLS": _validator_nodes(instance),
         "SESSION_COOKIE_SECURE": _env("COOKIE_SECURE", "false").lower() == "true",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -22,3 +22,11 @@ def ledger() -> Ledger:
         cfg = current_app.config
         ext["phr.ledger"] = Ledger(cfg["RPC_URLS"], cfg["CONTRACT_ADDRESS"], timeout=cfg.get("RPC_TIMEOUT", 5.0))
     return ext["phr.ledger"]
+
+
+def chain_id() -> int:
+    """The chain id transactions are signed for: configured, else asked of the chain once."""
+    cfg = current_app.config
+    if not cfg.get("CHAIN_ID"):
+        cfg["CHAIN_ID"] = ledger().chain_id()
+    return cfg["CHAIN_ID"]

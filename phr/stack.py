@@ -82,7 +82,8 @@ def _app_processes(env: dict, host: str, port: int, workers: int) -> list[subpro
          "phr:create_app()"],
         env={**os.environ, **env}, cwd=ROOT,
     )
-    return [web]
+    worker = subprocess.Popen([sys.executable, "-m", "phr.worker"], env={**os.environ, **env}, cwd=ROOT)
+    return [web, worker]
 
 
 def main(argv: list[str] | None = None) -> int:

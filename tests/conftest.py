@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
+from auth_helpers import AuthActions
+
 from phr import create_app, db
 from phr.devnet import Devnet
 from phr.ledger import Ledger
@@ -35,6 +37,7 @@ def _mkapp(tmp_path: Path, **overrides):
         "RPC_URLS": [DEAD_URL],
         "RPC_TIMEOUT": 1.0,
         "CONTRACT_ADDRESS": None,
+        "KDF_PROFILE": "fast",  # cheap Argon2/scrypt so the suite stays fast; production refuses it
     }
     config.update(overrides)
     return create_app(config)
@@ -49,6 +52,12 @@ def app(tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def auth(client, app) -> AuthActions:
+    """A browser-like driver of the account pages (register, log in, …) with real CSRF tokens."""
+    return AuthActions(client, app)
 
 
 # ----- the real local stack ----------------------------------------------------
@@ -109,7 +118,7 @@ def live_app(tmp_path, devnet, registry, objectstore, storage):
         tmp_path,
         S3_ENDPOINT=objectstore.endpoint, S3_ACCESS_KEY=objectstore.access_key,
         S3_SECRET_KEY=objectstore.secret_key, S3_BUCKET=storage.bucket,
-        RPC_URLS=devnet.rpc_urls, CONTRACT_ADDRESS=registry, FAUCET_KEY=devnet.faucet_key,
+        RPC_URLS=devnet.rpc_urls, CONTRACT_ADDRESS=registry, CHAIN_ID=devnet.chain_id, FAUCET_KEY=devnet.faucet_key,
     )
 
 

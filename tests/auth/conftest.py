@@ -1,22 +1,9 @@
-"""Auth fixtures: the shared ``app`` with the test KDF profile, and ``auth`` drivers (see auth_helpers)."""
+"""Auth fixtures: a second browser (``auth`` and the fast KDF profile come from tests/conftest.py)."""
 from __future__ import annotations
 
 import pytest
 from auth_helpers import AuthActions
 from flask import Flask
-from flask.testing import FlaskClient
-
-
-@pytest.fixture
-def app(app: Flask) -> Flask:
-    """The shared fresh app, with cheap Argon2/scrypt so the suite stays fast (production uses "strong")."""
-    app.config["KDF_PROFILE"] = "fast"
-    return app
-
-
-@pytest.fixture
-def auth(client: FlaskClient, app: Flask) -> AuthActions:
-    return AuthActions(client, app)
 
 
 @pytest.fixture

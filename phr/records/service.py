@@ -1,0 +1,365 @@
+"""The record lifecycle as plain functions: stage → confirm → seal → store → queue anchor → open → verify.
+
+Ordering guarantees: the ciphertext is stored before any database row exists,
+and the record row, its wrapped keys and its signed anchor transaction are
+committed together — so there is never a row without an object, nor an
+object-backed row that is not queued for anchoring. If that commit fails the
+object is deleted again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from sqlalchemy import delete, exists, select
+
+from .. import db, merkle, services, vault
+from ..anchoring import sign_and_enqueue
+from ..custody import KeyBundle
+from ..fhirbundle import canonical_bytes, validate_bundle
+from ..importer import ImportRejected, import_file
+from ..ledger import ChainError
+from ..models import User
+from ..storage import ObjectMissing, StorageError
+from .models import ChainJob, PendingUpload, Record, RecordKey
+
+CONTAINER_MAGIC = b"PHRREC1\n"
+DISCLOSURE_KEY_BYTES = 32
+PENDING_TTL = timedelta(hours=1)
+
+
+class RecordError(Exception):
+    """A record operation failed for a reason the user should read."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class RecordNotFound(RecordError):
+    """No such record for this user (also said when the user may not read it, so ids leak nothing)."""
+
+    def __init__(self):
+        super().__init__("Record not found.")
+
+
+class StorageUnavailable(RecordError):
+    """The object store could not take or return the ciphertext."""
+
+
+# ----- the sealed container ------------------------------------------------------
+def record_aad(record_id: str) -> bytes:
+    """Associated data that binds a ciphertext and its wrapped keys to one record id."""
+    return b"phr-record:v1:" + record_id.encode()
+
+
+def pack(disclosure_key: bytes, canonical: bytes) -> bytes:
+    """Plaintext of a record object: magic, the secret disclosure key, then the canonical bundle bytes."""
+    return CONTAINER_MAGIC + disclosure_key + canonical
+
+
+def unpack(plain: bytes) -> tuple[bytes, bytes]:
+    """Split :func:`pack` output into (disclosure key, canonical bundle bytes)."""
+    if not plain.startswith(CONTAINER_MAGIC):
+        raise ValueError("not a record container")
+    body = plain[len(CONTAINER_MAGIC):]
+    return body[:DISCLOSURE_KEY_BYTES], body[DISCLOSURE_KEY_BYTES:]
+
+
+def entry_leaves(bundle: dict, disclosure_key: bytes) -> list[bytes]:
+    """One salted Merkle leaf per bundle entry, in bundle order."""
+    return [merkle.salted_leaf(merkle.entry_salt(disclosure_key, e["fullUrl"]), canonical_bytes(e))
+            for e in bundle.get("entry", [])]
+
+
+def resources_root(bundle: dict, disclosure_key: bytes) -> bytes:
+    """The Merkle root anchored as ``resourcesRoot`` (all zero for an empty bundle)."""
+    leaves = entry_leaves(bundle, disclosure_key)
+    return merkle.root(leaves) if leaves else b"\0" * 32
+
+
+# ----- staging an upload -----------------------------------------------------------
+@dataclass(frozen=True)
+class Staged:
+    """An import awaiting confirmation, as shown to the patient."""
+
+    id: str
+    source_format: str
+    summary: dict
+
+
+def stage_upload(user: User, data: bytes, filename: str | None) -> Staged:
+    """Import ``data`` and keep the result sealed for ``user`` until they confirm it.
+
+    Raises :class:`~phr.importer.ImportRejected` with a human message for bad input.
+    """
+    result = import_file(data, filename, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+    s = result.summary
+    summary = {
+        "counts": dict(sorted(s.counts.items())), "date_from": s.date_from, "date_to": s.date_to,
+        "skipped": [{"section": r.section, "row": r.row_index, "reason": r.reason} for r in s.skipped],
+        "notes": list(s.notes),
+    }
+    staged_id = secrets.token_hex(16)
+    aad = b"phr-pending:v1:" + staged_id.encode()
+    payload = json.dumps({"summary": summary, "bundle": result.canonical.decode()}).encode()
+    sealed = vault.seal(payload, aad, {"owner": vault.load_public_pem(user.rsa_public_pem.encode())})
+    session = db.session()
+    session.execute(delete(PendingUpload).where(PendingUpload.created_at < _now() - PENDING_TTL))
+    session.add(PendingUpload(id=staged_id, user_id=user.id, source_format=result.source_format,
+                              ciphertext=sealed.ciphertext, wrapped_key=sealed.wrapped_keys["owner"]))
+    session.commit()
+    return Staged(staged_id, result.source_format, summary)
+
+
+def _pending(user: User, staged_id: str) -> PendingUpload:
+    row = db.session().get(PendingUpload, staged_id)
+    if row is None or row.user_id != user.id or _aware(row.created_at) < _now() - PENDING_TTL:
+        raise RecordError("This upload has expired or does not exist. Please upload the file again.")
+    return row
+
+
+def _open_pending(row: PendingUpload, keys: KeyBundle) -> dict:
+    aad = b"phr-pending:v1:" + row.id.encode()
+    return json.loads(vault.open_sealed(row.ciphertext, row.wrapped_key, keys.rsa_private, aad))
+
+
+def staged(user: User, staged_id: str, keys: KeyBundle) -> Staged:
+    """The summary of a staged upload (decrypted with the user's keys)."""
+    row = _pending(user, staged_id)
+    return Staged(row.id, row.source_format, _open_pending(row, keys)["summary"])
+
+
+def discard_upload(user: User, staged_id: str) -> None:
+    """Forget a staged upload."""
+    session = db.session()
+    session.delete(_pending(user, staged_id))
+    session.commit()
+
+
+def confirm_upload(user: User, staged_id: str, keys: KeyBundle) -> Record:
+    """Turn a staged upload into a stored, queued-for-anchoring record."""
+    row = _pending(user, staged_id)
+    bundle = json.loads(_open_pending(row, keys)["bundle"])
+    record = create_record(owner=user, author=user, author_keys=keys, bundle=bundle,
+                           source_format=row.source_format)
+    session = db.session()
+    session.delete(session.get(PendingUpload, staged_id))
+    session.commit()
+    return record
+
+
+# ----- creating a record -----------------------------------------------------------
+def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: dict, source_format: str) -> Record:
+    """Seal ``bundle`` for owner and author, store it, and commit the record with its signed anchor tx.
+
+    The bundle gets the record id as ``Bundle.id`` (random, so its hash cannot be
+    guessed from known content) and is validated before anything is stored.
+    """
+    record_id = secrets.token_bytes(32).hex()
+    bundle = dict(bundle, id=record_id)
+    try:
+        validate_bundle(bundle)
+    except ImportRejected as exc:
+        raise RecordError(exc.message) from None
+    canonical = canonical_bytes(bundle)
+    disclosure_key = secrets.token_bytes(DISCLOSURE_KEY_BYTES)
+    root = resources_root(bundle, disclosure_key)
+    readers = {str(owner.id): vault.load_public_pem(owner.rsa_public_pem.encode())}
+    readers[str(author.id)] = vault.load_public_pem(author.rsa_public_pem.encode())
+    sealed = vault.seal(pack(disclosure_key, canonical), record_aad(record_id), readers)
+    digest = hashlib.sha256(canonical).hexdigest()
+    storage_key = f"records/{secrets.token_hex(16)}"
+
+    store = services.storage()
+    try:
+        store.put(storage_key, sealed.ciphertext)
+    except StorageError as exc:
+        raise StorageUnavailable(f"The record could not be stored ({exc}). Nothing was saved; please try again "
+                                 "later.") from None
+    session = db.session()
+    try:
+        record = Record(id=record_id, owner_id=owner.id, author_id=author.id, source_format=source_format,
+                        sha256=digest, resources_root=root.hex(), storage_key=storage_key, size=len(sealed.ciphertext),
+                        resource_count=len(bundle.get("entry", [])))
+        session.add(record)
+        session.flush()
+        for reader_id, wrapped in sealed.wrapped_keys.items():
+            session.add(RecordKey(record_id=record_id, user_id=int(reader_id), wrapped_key=wrapped))
+        chain = services.ledger()
+        sign_and_enqueue(session, chain, author_keys.eth_private, "anchor",
+                         [bytes.fromhex(record_id), bytes.fromhex(digest), root, storage_key, owner.eth_address],
+                         kind="anchor", user_id=author.id, record_id=record_id, chain_id=services.chain_id())
+        session.commit()
+    except BaseException as exc:
+        session.rollback()
+        _delete_quietly(storage_key)
+        if isinstance(exc, ChainError):
+            raise RecordError(f"The record could not be queued for anchoring: {exc}") from None
+        raise
+    return record
+
+
+def _delete_quietly(storage_key: str) -> None:
+    try:
+        services.storage().delete(storage_key)
+    except StorageError:
+        current_app.logger.error("orphan object %s could not be deleted after a failed commit", storage_key)
+
+
+# ----- reading ---------------------------------------------------------------------
+def records_for(user: User) -> list[Record]:
+    """The user's own records, latest first."""
+    return list(db.session().scalars(
+        select(Record).where(Record.owner_id == user.id).order_by(Record.created_at.desc())))
+
+
+def load_record_for(user: User, record_id: str) -> Record:
+    """The record, if ``user`` may read it now; else :class:`RecordNotFound`.
+
+    Owners read their own records. Anyone else needs both a wrapped data key
+    (deleted at once on revoke) and a live grant on the chain, checked now.
+    """
+    record = db.session().get(Record, record_id) if len(record_id) == 64 else None
+    if record is None:
+        raise RecordNotFound()
+    if record.owner_id == user.id:
+        return record
+    has_key = db.session().scalar(select(exists().where(RecordKey.record_id == record_id,
+                                                        RecordKey.user_id == user.id)))
+    if not has_key:
+        raise RecordNotFound()
+    try:
+        allowed = services.ledger().can_read(user.eth_address, bytes.fromhex(record_id))
+    except ChainError:
+        raise RecordError("The chain is unreachable, so your access cannot be checked right now. "
+                          "Please try again shortly.") from None
+    if not allowed:
+        raise RecordNotFound()
+    return record
+
+
+@dataclass(frozen=True)
+class Integrity:
+    """The verdict of recomputing a record's hash and comparing it with the chain."""
+
+    state: str  # verified | modified | pending | unverifiable | missing
+    message: str
+    computed_hash: str | None = None
+    chain_hash: str | None = None
+    block_number: int | None = None
+    tx_hash: str | None = None
+    anchored_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "verified"
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A decrypted record with its integrity verdict; ``canonical`` is None when it could not be opened."""
+
+    record: Record
+    integrity: Integrity
+    canonical: bytes | None = None
+    bundle: dict | None = field(default=None)
+
+
+def open_record(record: Record, user: User, keys: KeyBundle) -> Opened:
+    """Fetch, decrypt and verify ``record`` for ``user``; tampering is reported, never raised or hidden."""
+    wrapped = db.session().scalar(select(RecordKey.wrapped_key).where(RecordKey.record_id == record.id,
+                                                                      RecordKey.user_id == user.id))
+    try:
+        ciphertext = services.storage().get(record.storage_key)
+    except ObjectMissing:
+        return Opened(record, Integrity("missing", "MISSING: the stored object for this record is gone."))
+    except StorageError as exc:
+        return Opened(record, Integrity("unverifiable", f"The object store is unreachable ({exc}); try again later."))
+    try:
+        _disclosure, canonical = unpack(vault.open_sealed(ciphertext, wrapped, keys.rsa_private, record_aad(record.id)))
+    except (vault.VaultError, ValueError):
+        return Opened(record, _compare(record, None))
+    return Opened(record, _compare(record, hashlib.sha256(canonical).hexdigest()), canonical, json.loads(canonical))
+
+
+def _compare(record: Record, computed: str | None) -> Integrity:
+    job = record.anchor_job
+    try:
+        anchor = services.ledger().get_anchor(bytes.fromhex(record.id))
+    except ChainError as exc:
+        return Integrity("unverifiable", f"Could not reach the chain to verify this record ({exc}).", computed)
+    if computed is None:
+        return Integrity("modified", "MODIFIED: the stored content fails authentication — it was altered or "
+                         "replaced after upload.", None, anchor.record_hash.hex() if anchor else None)
+    if anchor is None:
+        state = job.status if job else "missing"
+        return Integrity("pending", f"Not anchored yet ({state}); it cannot be verified until it is.", computed)
+    chain_hash = anchor.record_hash.hex()
+    if chain_hash != computed or anchor.storage_key != record.storage_key or anchor.owner != record.owner.eth_address:
+        return Integrity("modified", "MODIFIED: stored content does not match the chain.", computed, chain_hash,
+                         anchor.block_number)
+    return Integrity("verified", "Verified against the chain.", computed, chain_hash, anchor.block_number,
+                     job.tx_hash if job else None, datetime.fromtimestamp(anchor.anchored_at, timezone.utc))
+
+
+# ----- anchor state and proofs -----------------------------------------------------
+@dataclass(frozen=True)
+class AnchorState:
+    """What the UI says about a record's anchoring progress."""
+
+    status: str  # queued | anchoring | anchored | failed
+    label: str
+    done: bool
+    job: ChainJob | None
+
+
+def anchor_state(record: Record) -> AnchorState:
+    """The honest anchoring status of ``record``, from its outbox job."""
+    job = record.anchor_job
+    if job is None:
+        return AnchorState("failed", "Not queued for anchoring.", True, None)
+    if job.status == "confirmed":
+        return AnchorState("anchored", f"Anchored in block {job.block_number}", True, job)
+    if job.status == "failed":
+        return AnchorState("failed", f"Anchoring failed: {job.last_error}", True, job)
+    if job.status == "mined":
+        return AnchorState("anchoring", f"In block {job.block_number}, waiting for confirmation", False, job)
+    if job.status == "sent":
+        return AnchorState("anchoring", f"Anchoring (transaction {job.tx_hash[:12]}…)", False, job)
+    waiting = " — the chain is unreachable, it will be retried" if job.last_error else ""
+    return AnchorState("queued", f"Queued for anchoring{waiting}", False, job)
+
+
+def proof_for(record: Record) -> dict:
+    """The proof file: everything an outsider needs to check the bundle against the chain."""
+    job = record.anchor_job
+    if job is None or job.status != "confirmed":
+        raise RecordError("This record is not anchored yet; its proof will be available once it is.")
+    return {
+        "format": "phr-proof/1",
+        "record_id": "0x" + record.id,
+        "record_hash": "0x" + record.sha256,
+        "resources_root": "0x" + record.resources_root,
+        "hash_algorithm": "sha256",
+        "chain_id": services.chain_id(),
+        "contract_address": services.ledger().address,
+        "tx_hash": job.tx_hash,
+        "block_number": job.block_number,
+        "block_hash": job.block_hash,
+        "owner": record.owner.eth_address,
+        "storage_key": record.storage_key,
+        "anchored_at": job.mined_at.isoformat() if job.mined_at else None,
+    }
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

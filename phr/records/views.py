@@ -1,0 +1,110 @@
+"""Record pages: upload with preview and live anchoring progress, the viewer, export and proof."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..auth.forms import EmptyForm
+from ..auth.service import current_keys, role_required
+from ..importer import ImportRejected
+from . import service
+from .forms import UploadForm
+
+bp = Blueprint("records", __name__, url_prefix="/records")
+
+
+def _fragment_wanted() -> bool:
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
+
+
+@bp.errorhandler(service.RecordNotFound)
+def _not_found(exc):
+    return render_template("records/error.html", message=exc.message), 404
+
+
+@bp.errorhandler(service.RecordError)
+def _record_error(exc):
+    return render_template("records/error.html", message=exc.message), 409
+
+
+@bp.get("/")
+@role_required("patient")
+def timeline():
+    records = service.records_for(current_user)
+    return render_template("records/timeline.html", records=records,
+                           states={r.id: service.anchor_state(r) for r in records})
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@role_required("patient")
+def upload():
+    form = UploadForm()
+    error = None
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        try:
+            staged = service.stage_upload(current_user, data, form.file.data.filename)
+        except ImportRejected as exc:
+            error = exc
+        else:
+            return render_template("records/preview.html" if not _fragment_wanted() else "records/_preview.html",
+                                   staged=staged, form=EmptyForm())
+    status = 422 if (error or form.errors) and request.method == "POST" else 200
+    return render_template("records/upload.html", form=form, error=error), status
+
+
+@bp.post("/upload/<staged_id>/confirm")
+@role_required("patient")
+def confirm(staged_id: str):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    record = service.confirm_upload(current_user, staged_id, current_keys())
+    flash("Your record is encrypted and stored; it is being anchored on the chain.", "info")
+    return redirect(url_for("records.detail", record_id=record.id), 303)
+
+
+@bp.post("/upload/<staged_id>/discard")
+@role_required("patient")
+def discard(staged_id: str):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    service.discard_upload(current_user, staged_id)
+    flash("The upload was discarded; nothing was stored.", "info")
+    return redirect(url_for("records.upload"), 303)
+
+
+@bp.get("/<record_id>")
+@role_required("patient")
+def detail(record_id: str):
+    record = service.load_record_for(current_user, record_id)
+    opened = service.open_record(record, current_user, current_keys())
+    return render_template("records/detail.html", opened=opened, record=record, state=service.anchor_state(record))
+
+
+@bp.get("/<record_id>/status")
+@role_required("patient")
+def status(record_id: str):
+    record = service.load_record_for(current_user, record_id)
+    return render_template("records/_anchor_status.html", record=record, state=service.anchor_state(record))
+
+
+@bp.get("/<record_id>/bundle.json")
+@role_required("patient")
+def export_bundle(record_id: str):
+    record = service.load_record_for(current_user, record_id)
+    opened = service.open_record(record, current_user, current_keys())
+    if opened.canonical is None or opened.integrity.state == "modified":
+        raise service.RecordError(opened.integrity.message)
+    return Response(opened.canonical, mimetype="application/fhir+json",
+                    headers={"Content-Disposition": f'attachment; filename="phr-{record.id[:12]}.json"'})
+
+
+@bp.get("/<record_id>/proof.json")
+@role_required("patient")
+def export_proof(record_id: str):
+    record = service.load_record_for(current_user, record_id)
+    body = json.dumps(service.proof_for(record), indent=2, sort_keys=True) + "\n"
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="phr-{record.id[:12]}.proof.json"'})

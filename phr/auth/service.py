@@ -98,16 +98,19 @@ def _start(user: User, bundle: KeyBundle | None, kit: dict[str, str] | None = No
 
 def register(*, email: str, password: str, role: str, display_name: str, custody_mode: str,
              key_file_passphrase: str | None = None, country: str | None = None,
-             institution: str | None = None, licence_no: str | None = None) -> Login:
+             institution: str | None = None, licence_no: str | None = None,
+             allowed_roles: tuple[str, ...] = SIGNUP_ROLES) -> Login:
     """Create an account with fresh keys and log it in.
 
     Platform custody wraps the keys under the password and a new recovery
     code; self custody stores only the public keys and prepares a key file
     under ``key_file_passphrase``. Either way the one-time recovery kit is
     kept with the new key session (see :func:`pending_kit`).
+    ``allowed_roles`` is what public sign-up offers; only the administrator's
+    ``create-validator`` command passes ``("validator",)``.
     Raises ``EmailTaken``; ``ValueError`` on a role or custody mode not offered.
     """
-    if role not in SIGNUP_ROLES or custody_mode not in CUSTODY_MODES:
+    if role not in allowed_roles or custody_mode not in CUSTODY_MODES:
         raise ValueError("unsupported role or custody mode")
     if custody_mode == "self" and not key_file_passphrase:
         raise ValueError("self custody needs a key-file passphrase")

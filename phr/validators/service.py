@@ -1,0 +1,172 @@
+"""Clique governance through the operator's own node(s).
+
+Votes (``clique_propose`` / ``clique_discard``) are a node's own: each signer
+node casts the votes its operator proposed on it, in the blocks it seals. So
+they are sent only to the node(s) configured for the logged-in operator
+(``VALIDATOR_NODE_URLS``, env ``PHR_VALIDATOR_NODES``), never to the app's
+shared RPC URLs. Only the clique methods that geth and Besu both serve are used:
+``clique_getSigners``, ``clique_proposals``, ``clique_propose``,
+``clique_discard`` (see docs/governance.md).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import requests
+from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
+
+from ..auth.service import normalise_email
+from ..blocks.service import get_block
+from ..ledger import ChainError, Ledger
+from ..models import User
+
+SEALER_WINDOW = 50
+NODE_TIMEOUT = 5.0
+NOT_AN_ADDRESS = "Enter an Ethereum address: 0x followed by 40 hexadecimal digits."
+BAD_CHECKSUM = ("This address fails its EIP-55 checksum (mixed upper/lower case). "
+                "Copy it again from the node operator; a typo here would vote for the wrong account.")
+
+
+class GovernanceError(Exception):
+    """A refusal the operator should read (shown next to the form)."""
+
+
+class NodeError(GovernanceError):
+    """The operator's node did not answer or refused the call."""
+
+
+class NoOwnNode(GovernanceError):
+    """No node is configured for this operator."""
+
+    def __init__(self):
+        super().__init__("No node is configured for your account, so you cannot vote. Ask the platform administrator "
+                         "to add your node's RPC URL to PHR_VALIDATOR_NODES.")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    address: str
+    authorize: bool  # True: vote to add; False: vote to remove
+    passed: bool  # the signer set already reflects it (the majority agreed)
+
+
+@dataclass(frozen=True)
+class NodeProposals:
+    url: str
+    signer: str | None  # the node's own sealing account (eth_coinbase), if it says
+    proposals: list[Proposal]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Overview:
+    signers: list[str]
+    sealed: dict[str, int]  # blocks sealed in the window, per sealer
+    window: tuple[int, int]  # first and last block counted
+    joined: list[str]  # became signers within the window
+    left: list[str]  # stopped being signers within the window
+
+    @property
+    def majority(self) -> int:
+        """Votes a proposal needs to pass: more than half of the signers."""
+        return len(self.signers) // 2 + 1
+
+
+def checksum_address(text: str) -> str:
+    """The address in ``text`` if it is a valid EIP-55 checksummed address; ``ValueError`` with the reason otherwise."""
+    text = (text or "").strip()
+    if not is_hex_address(text) or not text.startswith("0x"):
+        raise ValueError(NOT_AN_ADDRESS)
+    if not is_checksum_address(text):
+        raise ValueError(BAD_CHECKSUM)
+    return text
+
+
+def node_urls_for(user: User, config: Mapping[str, list[str]]) -> list[str]:
+    """The operator's own node RPC URLs, keyed in config by email or eth address (any case)."""
+    by_key = {k.strip().lower(): v for k, v in (config or {}).items()}
+    urls = by_key.get(normalise_email(user.email)) or by_key.get(user.eth_address.lower()) or []
+    return [urls] if isinstance(urls, str) else list(urls)
+
+
+def _call(url: str, method: str, params: list | None = None):
+    try:
+        resp = requests.post(url, timeout=NODE_TIMEOUT,
+                             json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
+        body = resp.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise NodeError(f"Your node at {url} did not answer ({type(exc).__name__}).") from None
+    if "error" in body:
+        raise NodeError(f"Your node at {url} refused {method}: {body['error'].get('message')}")
+    return body["result"]
+
+
+def check_node(url: str) -> list[str]:
+    """Make sure ``url`` is a clique node's RPC (answers ``clique_getSigners``); returns its signer set."""
+    return [to_checksum_address(a) for a in _call(url, "clique_getSigners", ["latest"])]
+
+
+# ----- reading --------------------------------------------------------------------
+def overview(chain: Ledger, window: int = SEALER_WINDOW) -> Overview:
+    """Current signers, how many of the last ``window`` blocks each sealed, and who joined or left meanwhile."""
+    head = chain.block_number()
+    first = max(head - window + 1, 1)
+    sealed = Counter(get_block(chain, n).sealer for n in range(first, head + 1))
+    now = [to_checksum_address(a) for a in chain.rpc("clique_getSigners", [hex(head)])]
+    before = [to_checksum_address(a) for a in chain.rpc("clique_getSigners", [hex(first - 1)])]
+    return Overview(signers=now, sealed=dict(sealed), window=(first, head),
+                    joined=[a for a in now if a not in before], left=[a for a in before if a not in now])
+
+
+def node_proposals(urls: list[str], signers: list[str]) -> list[NodeProposals]:
+    """Each own node's pending proposals, marked passed once the signer set reflects them."""
+    out = []
+    for url in urls:
+        try:
+            raw = _call(url, "clique_proposals")
+        except NodeError as exc:
+            out.append(NodeProposals(url, None, [], str(exc)))
+            continue
+        try:
+            signer = to_checksum_address(_call(url, "eth_coinbase"))
+        except (NodeError, ValueError, TypeError):
+            signer = None
+        proposals = [Proposal(to_checksum_address(a), bool(auth), (to_checksum_address(a) in signers) == bool(auth))
+                     for a, auth in sorted((raw or {}).items())]
+        out.append(NodeProposals(url, signer, proposals))
+    return out
+
+
+# ----- voting ---------------------------------------------------------------------
+def propose(urls: list[str], address: str, authorize: bool, signers: list[str]) -> list[str]:
+    """Have each own node vote to add (``authorize``) or remove ``address``; returns the nodes that accepted.
+
+    Raises ``NoOwnNode``, ``GovernanceError`` for a vote that cannot change anything, ``NodeError``.
+    """
+    if not urls:
+        raise NoOwnNode()
+    address = checksum_address(address)
+    if authorize and address in signers:
+        raise GovernanceError(f"{address} is already a signer.")
+    if not authorize and address not in signers:
+        raise GovernanceError(f"{address} is not a signer, so there is nothing to remove.")
+    for url in urls:
+        _call(url, "clique_propose", [address, authorize])
+    return urls
+
+
+def discard(urls: list[str], address: str) -> None:
+    """Withdraw the own nodes' pending vote about ``address``. Raises ``NoOwnNode``, ``NodeError``."""
+    if not urls:
+        raise NoOwnNode()
+    address = checksum_address(address)
+    for url in urls:
+        _call(url, "clique_discard", [address])
+
+
+__all__ = [
+    "ChainError", "GovernanceError", "NoOwnNode", "NodeError", "NodeProposals", "Overview", "Proposal",
+    "check_node", "checksum_address", "discard", "node_proposals", "node_urls_for", "overview", "propose",
+]

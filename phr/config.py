@@ -42,20 +42,6 @@ def _validator_nodes(instance: Path) -> dict[str, list[str]]:
     return {key: [urls] if isinstance(urls, str) else list(urls) for key, urls in nodes.items()}
 
 
-def _validator_nodes(instance: Path) -> dict[str, list[str]]:
-    """Each validator operator's own node RPC URLs, keyed by their email or eth address.
-
-    Read from ``instance/validator-nodes.json`` (written by ``flask create-validator``),
-    overlaid with ``PHR_VALIDATOR_NODES``, a JSON object such as
-    ``{"ops@hospital.example": ["http://10.0.0.5:8545"], "0xAbC…": ["http://…"]}``.
-    Votes are only ever sent to these URLs (see docs/governance.md).
-    """
-    path = instance / "validator-nodes.json"
-    nodes = json.loads(path.read_text()) if path.exists() else {}
-    nodes.update(json.loads(_env("VALIDATOR_NODES") or "{}"))
-    return {key: [urls] if isinstance(urls, str) else list(urls) for key, urls in nodes.items()}
-
-
 def from_environment() -> dict:
     """Return the app configuration as a dict built from ``PHR_*`` variables."""
     instance = Path(_env("INSTANCE_DIR", str(ROOT / "instance")))
@@ -77,8 +63,6 @@ def from_environment() -> dict:
         # Gas money for users' own accounts comes from this prefunded key (never a user's key).
         "FAUCET_KEY": _env("FAUCET_KEY") or _read(_env("FAUCET_KEY_FILE")),
         "CONFIRMATIONS": int(_env("CONFIRMATIONS", "1")),
-        # Validator operators' own signer nodes (votes go only there): PHR_VALIDATOR_NODES JSON, see above.
-        "VALIDATOR_NODE_URLS": _validator_nodes(instance),
         # Validator operators' own signer nodes (votes go only there): PHR_VALIDATOR_NODES JSON, see above.
         "VALIDATOR_NODE_URLS": _validator_nodes(instance),
         "SESSION_COOKIE_SECURE": _env("COOKIE_SECURE", "false").lower() == "true",

@@ -73,7 +73,8 @@ _REPORT_CATEGORIES = {"RAD": N_("Imaging"), "PAT": N_("Pathology"), "SP": N_("Pa
                       "CUS": N_("Imaging"), "RUS": N_("Imaging")}  # fmt: skip
 _OBSERVATION_CATEGORIES = {"laboratory": N_("Laboratory"), "vital-signs": N_("Vital signs"), "exam": N_("Examination"),
                            "imaging": N_("Imaging"), "survey": N_("Survey"), "social-history": N_("Social history"),
-                           "procedure": N_("Procedure"), "therapy": N_("Therapy"), "activity": N_("Activity")}  # fmt: skip
+                           "procedure": N_("Procedure"), "therapy": N_("Therapy"),
+                           "activity": N_("Activity")}  # fmt: skip
 
 # (system prefix or exact URI, label) — first match wins
 _SYSTEM_LABELS = (
@@ -106,7 +107,8 @@ _DAYS_PER_UNIT = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "
 _FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MASKED_ID_SYSTEM = LOCAL + "NamingSystem/mhb-masked-national-id"
 _TAGGABLE = ("Encounter", "Condition", "Procedure", "MedicationRequest", "MedicationDispense", "MedicationStatement",
-             "AllergyIntolerance", "Immunization", "Observation", "DiagnosticReport", "EpisodeOfCare", "Consent")  # fmt: skip
+             "AllergyIntolerance", "Immunization", "Observation", "DiagnosticReport", "EpisodeOfCare",
+             "Consent")  # fmt: skip
 
 
 # --- the view model -----------------------------------------------------------------------------------
@@ -652,7 +654,8 @@ class _Builder:
         categories = [c for cat in _list(observation.get("category")) for c in _codings(cat)]
         category = next((_OBSERVATION_CATEGORIES.get(_str(c.get("code")) or "") for c in categories
                          if _str(c.get("code")) in _OBSERVATION_CATEGORIES), None)  # fmt: skip
-        category = category or next((t for cat in _list(observation.get("category")) if (t := _concept_text(cat))), None)
+        category = category or next(
+            (t for cat in _list(observation.get("category")) if (t := _concept_text(cat))), None)
         value, number, unit, comparator = _value(observation)
         if not value and _list(observation.get("component")):
             value = _join((f"{_concept_text(_dict(c).get('code')) or ''}: {_value(_dict(c))[0] or '—'}"
@@ -668,8 +671,8 @@ class _Builder:
             _date_text(observation.get("effectiveInstant")) or _date_text(observation.get("issued"))  # fmt: skip
         facility = _join(self.index.party(p, observation) for p in _list(observation.get("performer")))
         return Lab(key, name, code, system, category, panel, value or "", range_text, when, facility,
-                   flag is not None, flag, FLAG_LABELS.get(flag or ""), sort_key=(_desc(when or ""), panel or "", name, key),
-                   **self.tag())
+                   flag is not None, flag, FLAG_LABELS.get(flag or ""),
+                   sort_key=(_desc(when or ""), panel or "", name, key), **self.tag())
 
     def report(self, key: str, report: dict) -> Report:
         code, system, name = _coded(report.get("code"))
@@ -679,7 +682,8 @@ class _Builder:
         conclusion = _join([_str(report.get("conclusion")),
                             *[_concept_text(c) for c in _list(report.get("conclusionCode"))]], "\n")  # fmt: skip
         when = _date_text(report.get("effectiveDateTime")) or \
-            _date_text(_dict(report.get("effectivePeriod")).get("start")) or _date_text(report.get("issued"))  # fmt: skip
+            _date_text(_dict(report.get("effectivePeriod")).get("start")) or \
+            _date_text(report.get("issued"))  # fmt: skip
         facility = _join(self.index.party(p, report) for p in _list(report.get("performer")))
         return Report(key, name, code, system, category or N_("Report"), when, _date_text(report.get("issued")),
                       facility, conclusion, **self.tag())
@@ -734,7 +738,8 @@ class _Builder:
                 diagnoses=tuple(sorted(diagnoses[key], key=lambda d: (not d.principal, d.text, d.key))),
                 procedures=tuple(sorted(procedures[key], key=lambda p: (p.text, p.key))),
                 medications=tuple(sorted(visit_meds.get(key, []), key=lambda m: (m.name, m.key))),
-                notes=tuple(n for n in dict.fromkeys(notes) if n), sort_key=(_desc(_str(period.get("start")) or ""), key),
+                notes=tuple(n for n in dict.fromkeys(notes) if n),
+                sort_key=(_desc(_str(period.get("start")) or ""), key),
                 **self.tag(),
             ))  # fmt: skip
         visits.sort(key=lambda v: v.sort_key)
@@ -819,7 +824,8 @@ class _Builder:
         out = []
         for key, resource in self.visible("Immunization"):
             code, system, vaccine = _coded(resource.get("vaccineCode"))
-            performer = _join(self.index.party(_dict(p).get("actor"), resource) for p in _list(resource.get("performer")))
+            performer = _join(self.index.party(_dict(p).get("actor"), resource)
+                              for p in _list(resource.get("performer")))  # fmt: skip
             out.append(Immunization(
                 key, vaccine, code, system,
                 _date_text(resource.get("occurrenceDateTime")) or _date_text(resource.get("recorded")),
@@ -1191,4 +1197,5 @@ def _item_label(builder: _Builder, key: str, resource: dict) -> tuple[str | None
     if kind == "EpisodeOfCare":
         return _date_text(_dict(resource.get("period")).get("start")), \
             _join(_concept_text(t) for t in _list(resource.get("type"))) or kind  # fmt: skip
-    return _date_text(resource.get("dateTime")), _join(_concept_text(c) for c in _list(resource.get("category"))) or kind
+    categories = _join(_concept_text(c) for c in _list(resource.get("category")))
+    return _date_text(resource.get("dateTime")), categories or kind

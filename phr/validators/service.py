@@ -66,7 +66,7 @@ class Overview:
     sealed: dict[str, int]  # blocks sealed in the window, per sealer
     window: tuple[int, int]  # first and last block counted
     joined: list[str]  # became signers within the window
-    left: list[str]  # stopped being signers within the window
+    left: list[str]  # stopped being signers within the window (were signers before it, or sealed in it)
 
     @property
     def majority(self) -> int:
@@ -116,8 +116,11 @@ def overview(chain: Ledger, window: int = SEALER_WINDOW) -> Overview:
     sealed = Counter(get_block(chain, n).sealer for n in range(first, head + 1))
     now = [to_checksum_address(a) for a in chain.rpc("clique_getSigners", [hex(head)])]
     before = [to_checksum_address(a) for a in chain.rpc("clique_getSigners", [hex(first - 1)])]
+    # Whoever sealed a block in the window was a signer then (the chain checks it), so a sealer that is
+    # no signer now was voted out within the window, even if it had also joined within it.
+    was = before + [a for a in sealed if a not in before]
     return Overview(signers=now, sealed=dict(sealed), window=(first, head),
-                    joined=[a for a in now if a not in before], left=[a for a in before if a not in now])
+                    joined=[a for a in now if a not in before], left=[a for a in was if a not in now])
 
 
 def node_proposals(urls: list[str], signers: list[str]) -> list[NodeProposals]:

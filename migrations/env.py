@@ -3,6 +3,7 @@ from alembic import context
 
 from phr import models  # noqa: F401  (registers every table on Base.metadata)
 from phr.records import models as record_models  # noqa: F401
+from phr.sharing import models as sharing_models  # noqa: F401
 from phr.config import from_environment
 from phr.db import Base, make_engine
 

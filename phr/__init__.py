@@ -33,16 +33,19 @@ def create_app(config: Mapping | None = None) -> Flask:
     from .auth.views import bp as auth_bp, load_user
     from .blocks.views import bp as blocks_bp
     from .records.views import bp as records_bp
+    from .sharing.views import bp as sharing_bp
     from .status import bp as status_bp
     from .validators.views import bp as validators_bp
 
     login_manager.user_loader(load_user)
     app.register_blueprint(auth_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(sharing_bp)
     app.register_blueprint(status_bp)
     app.register_blueprint(blocks_bp)
     app.register_blueprint(validators_bp)
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
+    app.jinja_env.globals.setdefault("_", lambda text, **kw: text % kw if kw else text)
 
     if app.config.get("EXPOSE_WORKER_PID"):  # lets tests see which gunicorn worker answered
         @app.after_request

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, select
 
 from .. import db, merkle, services, vault
 from ..anchoring import sign_and_enqueue
@@ -141,12 +141,12 @@ def discard_upload(user: User, staged_id: str) -> None:
     session.commit()
 
 
-def confirm_upload(user: User, staged_id: str, keys: KeyBundle) -> Record:
-    """Turn a staged upload into a stored, queued-for-anchoring record."""
+def confirm_upload(user: User, staged_id: str, keys: KeyBundle, readers: list[User] = ()) -> Record:
+    """Turn a staged upload into a stored, queued-for-anchoring record, readable also by ``readers``."""
     row = _pending(user, staged_id)
     bundle = json.loads(_open_pending(row, keys)["bundle"])
     record = create_record(owner=user, author=user, author_keys=keys, bundle=bundle,
-                           source_format=row.source_format)
+                           source_format=row.source_format, readers=readers)
     session = db.session()
     session.delete(session.get(PendingUpload, staged_id))
     session.commit()
@@ -154,8 +154,9 @@ def confirm_upload(user: User, staged_id: str, keys: KeyBundle) -> Record:
 
 
 # ----- creating a record -----------------------------------------------------------
-def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: dict, source_format: str) -> Record:
-    """Seal ``bundle`` for owner and author, store it, and commit the record with its signed anchor tx.
+def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: dict, source_format: str,
+                  readers: list[User] = ()) -> Record:
+    """Seal ``bundle`` for owner, author and ``readers``, store it, and commit the record with its signed anchor tx.
 
     The bundle gets the record id as ``Bundle.id`` (random, so its hash cannot be
     guessed from known content) and is validated before anything is stored.
@@ -169,9 +170,8 @@ def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: 
     canonical = canonical_bytes(bundle)
     disclosure_key = secrets.token_bytes(DISCLOSURE_KEY_BYTES)
     root = resources_root(bundle, disclosure_key)
-    readers = {str(owner.id): vault.load_public_pem(owner.rsa_public_pem.encode())}
-    readers[str(author.id)] = vault.load_public_pem(author.rsa_public_pem.encode())
-    sealed = vault.seal(pack(disclosure_key, canonical), record_aad(record_id), readers)
+    public_keys = {str(u.id): vault.load_public_pem(u.rsa_public_pem.encode()) for u in (owner, author, *readers)}
+    sealed = vault.seal(pack(disclosure_key, canonical), record_aad(record_id), public_keys)
     digest = hashlib.sha256(canonical).hexdigest()
     storage_key = f"records/{secrets.token_hex(16)}"
 
@@ -219,26 +219,9 @@ def records_for(user: User) -> list[Record]:
 
 
 def load_record_for(user: User, record_id: str) -> Record:
-    """The record, if ``user`` may read it now; else :class:`RecordNotFound`.
-
-    Owners read their own records. Anyone else needs both a wrapped data key
-    (deleted at once on revoke) and a live grant on the chain, checked now.
-    """
+    """``user``'s own record ``record_id``; :class:`RecordNotFound` for any other id (readers use sharing)."""
     record = db.session().get(Record, record_id) if len(record_id) == 64 else None
-    if record is None:
-        raise RecordNotFound()
-    if record.owner_id == user.id:
-        return record
-    has_key = db.session().scalar(select(exists().where(RecordKey.record_id == record_id,
-                                                        RecordKey.user_id == user.id)))
-    if not has_key:
-        raise RecordNotFound()
-    try:
-        allowed = services.ledger().can_read(user.eth_address, bytes.fromhex(record_id))
-    except ChainError:
-        raise RecordError("The chain is unreachable, so your access cannot be checked right now. "
-                          "Please try again shortly.") from None
-    if not allowed:
+    if record is None or record.owner_id != user.id:
         raise RecordNotFound()
     return record
 
@@ -268,6 +251,7 @@ class Opened:
     integrity: Integrity
     canonical: bytes | None = None
     bundle: dict | None = field(default=None)
+    disclosure_key: bytes | None = field(default=None, repr=False)
 
 
 def open_record(record: Record, user: User, keys: KeyBundle) -> Opened:
@@ -281,10 +265,11 @@ def open_record(record: Record, user: User, keys: KeyBundle) -> Opened:
     except StorageError as exc:
         return Opened(record, Integrity("unverifiable", f"The object store is unreachable ({exc}); try again later."))
     try:
-        _disclosure, canonical = unpack(vault.open_sealed(ciphertext, wrapped, keys.rsa_private, record_aad(record.id)))
+        disclosure, canonical = unpack(vault.open_sealed(ciphertext, wrapped, keys.rsa_private, record_aad(record.id)))
     except (vault.VaultError, ValueError):
         return Opened(record, _compare(record, None))
-    return Opened(record, _compare(record, hashlib.sha256(canonical).hexdigest()), canonical, json.loads(canonical))
+    return Opened(record, _compare(record, hashlib.sha256(canonical).hexdigest()), canonical, json.loads(canonical),
+                  disclosure)
 
 
 def _compare(record: Record, computed: str | None) -> Integrity:

@@ -6,13 +6,17 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import viewer
 from ..auth.forms import EmptyForm
 from ..auth.service import current_keys, role_required
 from ..importer import ImportRejected
+from ..sharing import service as sharing
 from . import service
 from .forms import UploadForm
 
 bp = Blueprint("records", __name__, url_prefix="/records")
+
+TIMELINE_RECORDS = 20  # records decrypted into the merged timeline; older ones are listed and one click away
 
 
 def _fragment_wanted() -> bool:
@@ -33,8 +37,22 @@ def _record_error(exc):
 @role_required("patient")
 def timeline():
     records = service.records_for(current_user)
-    return render_template("records/timeline.html", records=records,
-                           states={r.id: service.anchor_state(r) for r in records})
+    keys = current_keys()
+    shown = records[:TIMELINE_RECORDS]
+    views = [_view(service.open_record(r, current_user, keys)) for r in shown]
+    views = [v for v in views if v is not None]
+    return render_template("records/timeline.html", records=records, more=len(records) - len(shown),
+                           states={r.id: service.anchor_state(r) for r in records},
+                           view=viewer.merge_views(views) if views else None)
+
+
+def _view(opened: service.Opened):
+    """The viewer model of an opened record, or None if it cannot be shown (modified, missing)."""
+    if opened.bundle is None or opened.integrity.state in ("modified", "missing"):
+        return None
+    r = opened.record
+    author = r.author.display_name if r.author_id != r.owner_id else None
+    return viewer.build_view(opened.bundle, record_id=r.id, author=author)
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -60,7 +78,8 @@ def upload():
 def confirm(staged_id: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
-    record = service.confirm_upload(current_user, staged_id, current_keys())
+    record = service.confirm_upload(current_user, staged_id, current_keys(),
+                                    readers=sharing.all_records_readers(current_user))
     flash("Your record is encrypted and stored; it is being anchored on the chain.", "info")
     return redirect(url_for("records.detail", record_id=record.id), 303)
 
@@ -80,7 +99,8 @@ def discard(staged_id: str):
 def detail(record_id: str):
     record = service.load_record_for(current_user, record_id)
     opened = service.open_record(record, current_user, current_keys())
-    return render_template("records/detail.html", opened=opened, record=record, state=service.anchor_state(record))
+    return render_template("records/detail.html", opened=opened, record=record, state=service.anchor_state(record),
+                           view=_view(opened))
 
 
 @bp.get("/<record_id>/status")

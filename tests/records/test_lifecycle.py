@@ -3,7 +3,7 @@ import hashlib
 import json
 import re
 
-from conftest import DATA, all_confirmed, drive_worker, jobs
+from web_helpers import DATA, all_confirmed, drive_worker, jobs
 
 from phr import db, services
 from phr.importer import import_file

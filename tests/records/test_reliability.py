@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from conftest import DATA, all_confirmed, drive_worker, jobs
+from web_helpers import DATA, all_confirmed, drive_worker, jobs
 
 from phr import db, services
 from phr.config import ROOT

@@ -1,0 +1,489 @@
+"""Sharing as plain functions: the doctor directory, grants and revocations, privacy tags, doctors' reads
+and writes, and the access log.
+
+Two locks guard every doctor's read: a wrapped data key in the database
+(deleted at once on revoke) and a live grant on the chain (checked at every
+read, never cached). Records with privacy tags are shared as a redacted copy
+sealed for the doctors, with each entry's salted Merkle leaf, so the doctor
+can check what they see against the anchored ``resourcesRoot`` without
+learning anything about what is hidden.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import delete, or_, select
+
+from .. import db, merkle, services, vault
+from ..anchoring import sign_and_enqueue
+from ..custody import KeyBundle
+from ..fhirbundle import canonical_bytes
+from ..ledger import ChainError
+from ..models import User
+from ..records import service as records
+from ..records.models import Record, RecordKey
+from ..storage import ObjectMissing, StorageError
+from .models import AccessEvent, Grant, GrantRecord, PrivacyTag, RecordShare, ShareKey
+
+ACTION_CODES = {"read": 1, "download": 2}
+NOT_TAGGABLE = ("Patient", "Organization", "Practitioner", "PractitionerRole")
+
+
+class SharingError(records.RecordError):
+    """A sharing operation was refused; the message says why."""
+
+
+# ----- directory and grants ----------------------------------------------------------
+def directory(query: str = "") -> list[User]:
+    """Registered doctors, filtered by name, country or institution."""
+    stmt = select(User).where(User.role == "doctor").order_by(User.display_name)
+    q = query.strip()
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(User.display_name.ilike(like), User.country.ilike(like), User.institution.ilike(like)))
+    return list(db.session().scalars(stmt.limit(200)))
+
+
+def active_grants(patient: User) -> list[Grant]:
+    """The patient's grants that are neither revoked nor expired, newest first."""
+    now = _now()
+    return [g for g in db.session().scalars(
+        select(Grant).where(Grant.patient_id == patient.id, Grant.revoked_at.is_(None)).order_by(Grant.created_at.desc()))
+        if g.expires_at is None or _aware(g.expires_at) > now]
+
+
+def all_records_readers(patient: User) -> list[User]:
+    """Doctors whose live grant covers all of ``patient``'s records (new records are sealed for them too)."""
+    return [g.doctor for g in active_grants(patient) if g.scope == "all"]
+
+
+def grant_access(patient: User, keys: KeyBundle, doctor_id: int, *, record_ids: list[str] | None = None,
+                 expires_at: datetime | None = None) -> Grant:
+    """Grant ``doctor_id`` access to all of the patient's records (and to add records) or to ``record_ids``.
+
+    Signs the chain grant with the patient's key (queued in the outbox) and
+    wraps each covered record's key for the doctor; ciphertexts are untouched.
+    """
+    session = db.session()
+    doctor = session.get(User, doctor_id)
+    if doctor is None or doctor.role != "doctor":
+        raise SharingError("Choose a registered doctor.")
+    if expires_at is not None and expires_at <= _now():
+        raise SharingError("The expiry must be in the future.")
+    if any(g.doctor_id == doctor.id for g in active_grants(patient)):
+        raise SharingError(f"{doctor.display_name} already has access; revoke it first to change it.")
+    own = {r.id: r for r in records.records_for(patient)}
+    if record_ids is not None:
+        record_ids = list(dict.fromkeys(record_ids))
+        if not record_ids or any(rid not in own for rid in record_ids):
+            raise SharingError("Choose at least one of your records.")
+    covered = list(own.values()) if record_ids is None else [own[r] for r in record_ids]
+    expiry = int(expires_at.timestamp()) if expires_at else 0
+    chain, chain_id = services.ledger(), services.chain_id()
+    grant = Grant(patient_id=patient.id, doctor_id=doctor.id, scope="all" if record_ids is None else "records",
+                  expires_at=expires_at)
+    session.add(grant)
+    session.flush()
+    if record_ids is None:
+        job = sign_and_enqueue(session, chain, keys.eth_private, "grant", [doctor.eth_address, expiry, True],
+                               kind="grant", user_id=patient.id, chain_id=chain_id)
+        grant.grant_job_id = job.id
+        _event(patient, patient, "grant", subject=doctor, job=job)
+    else:
+        for record in covered:
+            job = sign_and_enqueue(session, chain, keys.eth_private, "grantRecord",
+                                   [bytes.fromhex(record.id), doctor.eth_address, expiry],
+                                   kind="grant", user_id=patient.id, chain_id=chain_id, record_id=record.id)
+            grant.grant_job_id = grant.grant_job_id or job.id
+            grant.records.append(GrantRecord(record_id=record.id))
+            _event(patient, patient, "grant", subject=doctor, record=record, job=job)
+    for record in covered:
+        _give_key(record, patient, keys, doctor)
+    session.commit()
+    return grant
+
+
+def revoke_access(patient: User, keys: KeyBundle, grant_id: int) -> Grant:
+    """Revoke a grant: the doctor's keys to the patient's records are deleted now; the chain revoke is queued."""
+    session = db.session()
+    grant = session.get(Grant, grant_id)
+    if grant is None or grant.patient_id != patient.id or grant.revoked_at is not None:
+        raise SharingError("That access does not exist or was already revoked.")
+    doctor = grant.doctor
+    chain, chain_id = services.ledger(), services.chain_id()
+    own_ids = select(Record.id).where(Record.owner_id == patient.id)
+    session.execute(delete(RecordKey).where(RecordKey.user_id == doctor.id, RecordKey.record_id.in_(own_ids)))
+    session.execute(delete(ShareKey).where(ShareKey.user_id == doctor.id, ShareKey.record_id.in_(own_ids)))
+    if grant.scope == "all":
+        job = sign_and_enqueue(session, chain, keys.eth_private, "revoke", [doctor.eth_address],
+                               kind="revoke", user_id=patient.id, chain_id=chain_id)
+        _event(patient, patient, "revoke", subject=doctor, job=job)
+    else:
+        for gr in grant.records:
+            job = sign_and_enqueue(session, chain, keys.eth_private, "revokeRecord",
+                                   [bytes.fromhex(gr.record_id), doctor.eth_address],
+                                   kind="revoke", user_id=patient.id, chain_id=chain_id, record_id=gr.record_id)
+            _event(patient, patient, "revoke", subject=doctor, record=session.get(Record, gr.record_id), job=job)
+    grant.revoked_at = _now()
+    session.commit()
+    return grant
+
+
+# ----- keys and redacted copies ------------------------------------------------------------
+def _give_key(record: Record, patient: User, keys: KeyBundle, doctor: User) -> None:
+    """Let ``doctor`` open ``record``: its redacted copy if it has privacy tags, else the record itself."""
+    session = db.session()
+    doctor_pub = vault.load_public_pem(doctor.rsa_public_pem.encode())
+    share = session.get(RecordShare, record.id)
+    if share is not None:
+        owner_key = session.scalar(select(ShareKey.wrapped_key).where(ShareKey.record_id == record.id,
+                                                                       ShareKey.user_id == patient.id))
+        wrapped = vault.rewrap(owner_key, keys.rsa_private, doctor_pub, _share_aad(record.id))
+        session.merge(ShareKey(record_id=record.id, user_id=doctor.id, wrapped_key=wrapped))
+        return
+    owner_key = _wrapped_record_key(record.id, patient.id)
+    wrapped = vault.rewrap(owner_key, keys.rsa_private, doctor_pub, records.record_aad(record.id))
+    existing = session.scalar(select(RecordKey).where(RecordKey.record_id == record.id, RecordKey.user_id == doctor.id))
+    if existing is None:
+        session.add(RecordKey(record_id=record.id, user_id=doctor.id, wrapped_key=wrapped))
+
+
+def _wrapped_record_key(record_id: str, user_id: int) -> bytes | None:
+    return db.session().scalar(select(RecordKey.wrapped_key).where(RecordKey.record_id == record_id,
+                                                                   RecordKey.user_id == user_id))
+
+
+def _share_aad(record_id: str) -> bytes:
+    return b"phr-share:v1:" + record_id.encode()
+
+
+def taggable_items(bundle: dict) -> list[tuple[str, str]]:
+    """(fullUrl, resourceType) of entries a patient may hide."""
+    return [(e["fullUrl"], e["resource"]["resourceType"]) for e in bundle.get("entry", [])
+            if e["resource"]["resourceType"] not in NOT_TAGGABLE]
+
+
+def hidden_closure(bundle: dict, hidden: set[str]) -> set[str]:
+    """``hidden`` plus every entry that refers to a hidden entry (hiding a visit hides what happened in it)."""
+    closed = set(hidden)
+    changed = True
+    while changed:
+        changed = False
+        for e in bundle.get("entry", []):
+            if e["fullUrl"] not in closed and _references(e["resource"]) & closed:
+                closed.add(e["fullUrl"])
+                changed = True
+    return closed
+
+
+def _references(node) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["reference"]} if isinstance(node.get("reference"), str) else set()
+        for value in node.values():
+            found |= _references(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_references(v) for v in node)) if node else set()
+    return set()
+
+
+def tags_of(record: Record) -> set[str]:
+    return set(db.session().scalars(select(PrivacyTag.full_url).where(PrivacyTag.record_id == record.id)))
+
+
+def set_privacy_tags(patient: User, keys: KeyBundle, record_id: str, hidden: set[str]) -> set[str]:
+    """Hide ``hidden`` entries of a record from doctors; returns the effective hidden set (with dependants).
+
+    Rebuilds the redacted copy and re-keys every doctor who can read the record,
+    so from now on none of them holds a key that opens the hidden entries.
+    """
+    session = db.session()
+    record = records.load_record_for(patient, record_id)
+    opened = records.open_record(record, patient, keys)
+    if opened.bundle is None or opened.integrity.state == "modified":
+        raise SharingError(f"The record cannot be opened to change what is shared: {opened.integrity.message}")
+    allowed = {url for url, _ in taggable_items(opened.bundle)}
+    if not hidden <= allowed:
+        raise SharingError("Only clinical items of this record can be hidden.")
+    readers = _doctor_readers(record)
+    session.execute(delete(PrivacyTag).where(PrivacyTag.record_id == record.id))
+    for url in sorted(hidden):
+        session.add(PrivacyTag(record_id=record.id, full_url=url))
+    old = session.get(RecordShare, record.id)
+    old_key = old.storage_key if old else None
+    if old:
+        session.execute(delete(ShareKey).where(ShareKey.record_id == record.id))
+        session.delete(old)
+        session.flush()
+    session.execute(delete(RecordKey).where(RecordKey.record_id == record.id, RecordKey.user_id.in_([d.id for d in readers])))
+    effective = hidden_closure(opened.bundle, hidden) if hidden else set()
+    if effective:
+        _store_share(record, patient, opened, effective, readers)
+    else:
+        for doctor in readers:
+            _give_key(record, patient, keys, doctor)
+    session.commit()
+    if old_key:
+        _delete_quietly(old_key)
+    return effective
+
+
+def _doctor_readers(record: Record) -> list[User]:
+    ids = set(db.session().scalars(select(RecordKey.user_id).where(RecordKey.record_id == record.id)))
+    ids |= set(db.session().scalars(select(ShareKey.user_id).where(ShareKey.record_id == record.id)))
+    ids.discard(record.owner_id)
+    return [db.session().get(User, i) for i in sorted(ids)]
+
+
+def _store_share(record: Record, patient: User, opened: records.Opened, hidden: set[str], readers: list[User]) -> None:
+    disclosure_key, bundle = opened.disclosure_key, opened.bundle
+    leaves = records.entry_leaves(bundle, disclosure_key)
+    visible = [(i, e) for i, e in enumerate(bundle.get("entry", [])) if e["fullUrl"] not in hidden]
+    redacted = dict(bundle, entry=[e for _, e in visible])
+    payload = {
+        "format": "phr-share/1", "record_id": record.id, "bundle": redacted,
+        "leaves": [leaf.hex() for leaf in leaves], "positions": [i for i, _ in visible],
+        "salts": [merkle.entry_salt(disclosure_key, e["fullUrl"]).hex() for _, e in visible],
+    }
+    members = {str(u.id): vault.load_public_pem(u.rsa_public_pem.encode()) for u in (patient, *readers)}
+    sealed = vault.seal(json.dumps(payload).encode(), _share_aad(record.id), members)
+    key = f"shares/{secrets.token_hex(16)}"
+    try:
+        services.storage().put(key, sealed.ciphertext)
+    except StorageError as exc:
+        raise SharingError(f"The shared copy could not be stored ({exc}); nothing changed.") from None
+    session = db.session()
+    session.add(RecordShare(record_id=record.id, storage_key=key))
+    session.flush()
+    for uid, wrapped in sealed.wrapped_keys.items():
+        session.add(ShareKey(record_id=record.id, user_id=int(uid), wrapped_key=wrapped))
+
+
+def _delete_quietly(key: str) -> None:
+    try:
+        services.storage().delete(key)
+    except StorageError:
+        pass
+
+
+# ----- doctors ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Patient:
+    """A patient as listed to a doctor who holds a live grant."""
+
+    user: User
+    grant: Grant
+    confirmed: bool  # the chain grant is mined and confirmed
+
+
+def patients_of(doctor: User) -> list[Patient]:
+    """Patients who granted ``doctor`` access that is neither revoked nor expired."""
+    now = _now()
+    grants = db.session().scalars(select(Grant).where(Grant.doctor_id == doctor.id, Grant.revoked_at.is_(None))
+                                  .order_by(Grant.created_at.desc()))
+    return [Patient(g.patient, g, bool(g.grant_job and g.grant_job.status == "confirmed")) for g in grants
+            if g.expires_at is None or _aware(g.expires_at) > now]
+
+
+def _patient_for(doctor: User, patient_id: int) -> Patient:
+    for p in patients_of(doctor):
+        if p.user.id == patient_id:
+            return p
+    raise records.RecordNotFound()
+
+
+def readable_records(doctor: User, patient_id: int) -> list[Record]:
+    """The patient's records the doctor holds a key for, latest first (the chain is checked on each open)."""
+    _patient_for(doctor, patient_id)
+    keyed = select(RecordKey.record_id).where(RecordKey.user_id == doctor.id)
+    shared = select(ShareKey.record_id).where(ShareKey.user_id == doctor.id)
+    return list(db.session().scalars(
+        select(Record).where(Record.owner_id == patient_id, or_(Record.id.in_(keyed), Record.id.in_(shared)))
+        .order_by(Record.created_at.desc())))
+
+
+def load_shared_record(doctor: User, record_id: str) -> Record:
+    """A record ``doctor`` may read now: a key in the database AND a live grant on the chain; else not found."""
+    record = db.session().get(Record, record_id) if len(record_id) == 64 else None
+    if record is None or record.owner_id == doctor.id:
+        raise records.RecordNotFound()
+    has_key = _wrapped_record_key(record.id, doctor.id) is not None or db.session().scalar(
+        select(ShareKey.id).where(ShareKey.record_id == record.id, ShareKey.user_id == doctor.id)) is not None
+    if not has_key:
+        raise records.RecordNotFound()
+    try:
+        allowed = services.ledger().can_read(doctor.eth_address, bytes.fromhex(record.id))
+    except ChainError:
+        raise SharingError("The chain is unreachable, so your access cannot be checked right now. "
+                           "Please try again shortly.") from None
+    if not allowed:
+        raise records.RecordNotFound()
+    return record
+
+
+def may_read(doctor: User, record: Record) -> bool:
+    """Whether :func:`load_shared_record` would let ``doctor`` read ``record`` now."""
+    try:
+        load_shared_record(doctor, record.id)
+    except records.RecordNotFound:
+        return False
+    return True
+
+
+def open_shared(record: Record, doctor: User, keys: KeyBundle) -> records.Opened:
+    """Open what the doctor may see of ``record`` and verify it against the chain."""
+    share_key = db.session().scalar(select(ShareKey.wrapped_key).where(ShareKey.record_id == record.id,
+                                                                       ShareKey.user_id == doctor.id))
+    if share_key is None:
+        return records.open_record(record, doctor, keys)
+    share = db.session().get(RecordShare, record.id)
+    try:
+        ciphertext = services.storage().get(share.storage_key)
+        payload = json.loads(vault.open_sealed(ciphertext, share_key, keys.rsa_private, _share_aad(record.id)))
+    except ObjectMissing:
+        return records.Opened(record, records.Integrity("missing", "MISSING: the shared copy of this record is gone."))
+    except StorageError as exc:
+        return records.Opened(record, records.Integrity("unverifiable", f"The object store is unreachable ({exc})."))
+    except (vault.VaultError, ValueError):
+        return records.Opened(record, records.Integrity("modified", "MODIFIED: the shared copy fails authentication."))
+    return _verify_share(record, payload)
+
+
+def _verify_share(record: Record, payload: dict) -> records.Opened:
+    """Check every visible entry's salted leaf, then the Merkle root against the anchored ``resourcesRoot``."""
+    bundle = payload["bundle"]
+    leaves = [bytes.fromhex(x) for x in payload["leaves"]]
+    for entry, pos, salt in zip(bundle.get("entry", []), payload["positions"], payload["salts"]):
+        if merkle.salted_leaf(bytes.fromhex(salt), canonical_bytes(entry)) != leaves[pos]:
+            return records.Opened(record, records.Integrity(
+                "modified", f"MODIFIED: shared item {entry['fullUrl']} does not match its anchored leaf."))
+    computed = merkle.root(leaves).hex() if leaves else "00" * 32
+    try:
+        anchor = services.ledger().get_anchor(bytes.fromhex(record.id))
+    except ChainError as exc:
+        return records.Opened(record, records.Integrity("unverifiable", f"Could not reach the chain ({exc})."))
+    canonical = canonical_bytes(bundle)
+    if anchor is None:
+        return records.Opened(record, records.Integrity("pending", "Not anchored yet; it cannot be verified until it is.",
+                                                        computed), canonical, bundle)
+    if anchor.resources_root.hex() != computed:
+        return records.Opened(record, records.Integrity("modified", "MODIFIED: the shared items do not match the chain.",
+                                                        computed, anchor.resources_root.hex(), anchor.block_number))
+    job = record.anchor_job
+    hidden = len(leaves) - len(payload["positions"])
+    return records.Opened(record, records.Integrity(
+        "verified", f"Verified against the chain ({hidden} items withheld by the patient, proven by their hashes).",
+        computed, anchor.resources_root.hex(), anchor.block_number, job.tx_hash if job else None,
+        datetime.fromtimestamp(anchor.anchored_at, timezone.utc)), canonical, bundle)
+
+
+def add_record_for(doctor: User, keys: KeyBundle, patient_id: int, *, code: str, diagnosis: str,
+                   medications: list[dict], notes: str) -> Record:
+    """A doctor's new visit for a patient: Encounter + Condition + MedicationRequests, owned by the patient.
+
+    Needs the patient's all-records grant (it carries write permission on chain);
+    anchored with the doctor's key, sealed for the patient, the doctor and the
+    patient's other all-records doctors.
+    """
+    grant = _patient_for(doctor, patient_id).grant
+    if grant.scope != "all":
+        raise SharingError("Adding records needs access to all of this patient's records.")
+    try:
+        writable = services.ledger().can_write(doctor.eth_address, grant.patient.eth_address)
+    except ChainError:
+        raise SharingError("The chain is unreachable, so your access cannot be checked right now.") from None
+    if not writable:
+        raise SharingError("The patient's grant is not confirmed on the chain yet; try again in a few seconds.")
+    patient = grant.patient
+    bundle = visit_bundle(patient, doctor, code=code, diagnosis=diagnosis, medications=medications, notes=notes)
+    readers = [d for d in all_records_readers(patient) if d.id != doctor.id]
+    record = records.create_record(owner=patient, author=doctor, author_keys=keys, bundle=bundle,
+                                   source_format="doctor", readers=readers)
+    _event(patient, doctor, "write", record=record, job=record.anchor_job)
+    db.session().commit()
+    return record
+
+
+def visit_bundle(patient: User, doctor: User, *, code: str, diagnosis: str, medications: list[dict],
+                 notes: str) -> dict:
+    """The FHIR R4 collection for a doctor's visit note."""
+    now = _now()
+    ids = {k: secrets.token_hex(16) for k in ("patient", "practitioner", "encounter", "condition")}
+    url = {k: f"urn:uuid:{_uuid(v)}" for k, v in ids.items()}
+    entries = [
+        {"fullUrl": url["patient"], "resource": {"resourceType": "Patient", "id": _uuid(ids["patient"]),
+                                                 "name": [{"text": patient.display_name}]}},
+        {"fullUrl": url["practitioner"], "resource": {
+            "resourceType": "Practitioner", "id": _uuid(ids["practitioner"]), "name": [{"text": doctor.display_name}],
+            "identifier": [{"system": "https://phr.invalid/fhir/licence", "value": doctor.licence_no or "unknown"}],
+            "address": [{"country": doctor.country}] if doctor.country else []}},
+        {"fullUrl": url["encounter"], "resource": {
+            "resourceType": "Encounter", "id": _uuid(ids["encounter"]), "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB", "display": "ambulatory"},
+            "subject": {"reference": url["patient"]}, "period": {"start": now.isoformat(timespec="seconds")},
+            "participant": [{"individual": {"reference": url["practitioner"]}}],
+            "serviceProvider": {"display": doctor.institution or doctor.display_name}}},
+        {"fullUrl": url["condition"], "resource": {
+            "resourceType": "Condition", "id": _uuid(ids["condition"]),
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                           "code": "active"}]},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}], "text": diagnosis},
+            "subject": {"reference": url["patient"]}, "encounter": {"reference": url["encounter"]},
+            "recordedDate": now.isoformat(timespec="seconds"), "recorder": {"reference": url["practitioner"]},
+            **({"note": [{"text": notes}]} if notes else {})}},
+    ]
+    for med in medications:
+        mid = _uuid(secrets.token_hex(16))
+        entries.append({"fullUrl": f"urn:uuid:{mid}", "resource": {
+            "resourceType": "MedicationRequest", "id": mid, "status": "active", "intent": "order",
+            "medicationCodeableConcept": {"text": med["name"]}, "subject": {"reference": url["patient"]},
+            "encounter": {"reference": url["encounter"]}, "authoredOn": now.isoformat(timespec="seconds"),
+            "requester": {"reference": url["practitioner"]},
+            "dosageInstruction": [{"text": med["dose"]}] if med.get("dose") else [],
+            **({"dispenseRequest": {"expectedSupplyDuration": {"value": med["days"], "unit": "days",
+                                                                "system": "http://unitsofmeasure.org", "code": "d"}}}
+               if med.get("days") else {})}})
+    return {"resourceType": "Bundle", "type": "collection", "timestamp": now.isoformat(timespec="seconds"),
+            "entry": entries}
+
+
+def _uuid(hex32: str) -> str:
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:32]}"
+
+
+# ----- the access log -------------------------------------------------------------------
+def log_read(doctor: User, keys: KeyBundle, record: Record, action: str = "read") -> AccessEvent:
+    """Record that ``doctor`` read ``record``: a DB row now, and an AccessLogged event on chain signed by the doctor."""
+    session = db.session()
+    job = sign_and_enqueue(session, services.ledger(), keys.eth_private, "logAccess",
+                           [bytes.fromhex(record.id), ACTION_CODES[action], hashlib.sha256(b"").digest()],
+                           kind="log", user_id=doctor.id, chain_id=services.chain_id(), record_id=record.id)
+    event = _event(record.owner, doctor, action, record=record, job=job)
+    session.commit()
+    return event
+
+
+def _event(owner: User, actor: User, action: str, *, subject: User | None = None, record: Record | None = None,
+           job=None) -> AccessEvent:
+    event = AccessEvent(owner_id=owner.id, actor_id=actor.id, subject_id=subject.id if subject else None,
+                        record_id=record.id if record else None, action=action, job_id=job.id if job else None)
+    db.session().add(event)
+    return event
+
+
+def access_log(patient: User, limit: int = 200) -> list[AccessEvent]:
+    """Everything done with the patient's records and grants, newest first, with its chain transaction."""
+    return list(db.session().scalars(select(AccessEvent).where(AccessEvent.owner_id == patient.id)
+                                     .order_by(AccessEvent.at.desc(), AccessEvent.id.desc()).limit(limit)))
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

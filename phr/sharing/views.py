@@ -1,0 +1,184 @@
+"""Sharing pages: the patient's authority control, privacy tags and access log; the doctor's patients."""
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from .. import viewer
+from ..auth.forms import EmptyForm
+from ..auth.service import current_keys, role_required
+from ..records import service as records
+from . import service
+from .forms import GrantForm, PrivacyForm, VisitForm
+
+bp = Blueprint("sharing", __name__, url_prefix="/sharing")
+
+
+def _fragment_wanted() -> bool:
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
+
+
+@bp.errorhandler(records.RecordNotFound)
+def _not_found(exc):
+    return render_template("records/error.html", message=exc.message), 404
+
+
+@bp.errorhandler(records.RecordError)
+def _refused(exc):
+    if _fragment_wanted():
+        resp = Response(render_template("sharing/_error.html", message=exc.message), 422)
+        resp.headers.update({"HX-Retarget": "#sharing-error", "HX-Reswap": "outerHTML"})
+        return resp
+    flash(exc.message, "error")
+    return redirect(request.referrer if _same_site(request.referrer) else url_for("status.index"), 303)
+
+
+def _same_site(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+
+
+# ----- patients: authority control ------------------------------------------------------------
+def _grant_form() -> GrantForm:
+    form = GrantForm()
+    form.records.choices = [SelectChoice(r.id, f"{r.created_at:%Y-%m-%d %H:%M} · {r.source_format} · "
+                                         f"{r.resource_count} items") for r in records.records_for(current_user)]
+    return form
+
+
+@bp.get("/")
+@role_required("patient")
+def index():
+    q = request.args.get("q", "")
+    doctors = service.directory(q)
+    if request.headers.get("HX-Trigger") == "doctor-search":
+        return render_template("sharing/_directory.html", doctors=doctors, grants=service.active_grants(current_user),
+                               form=_grant_form(), q=q)
+    return render_template("sharing/index.html", doctors=doctors, grants=service.active_grants(current_user),
+                           form=_grant_form(), revoke_form=EmptyForm(), q=q)
+
+
+@bp.post("/grant")
+@role_required("patient")
+def grant():
+    form = _grant_form()
+    if not form.validate_on_submit():
+        raise records.RecordError("; ".join(e for errors in form.errors.values() for e in errors))
+    expires = datetime.combine(form.expires.data, time.max, timezone.utc) if form.expires.data else None
+    chosen = form.records.data if form.scope.data == "records" else None
+    g = service.grant_access(current_user, current_keys(), int(form.doctor_id.data), record_ids=chosen, expires_at=expires)
+    if _fragment_wanted():
+        return render_template("sharing/_granted.html", grants=service.active_grants(current_user),
+                               revoke_form=EmptyForm())
+    flash(f"{g.doctor.display_name} can read your records once the grant is confirmed on the chain.", "info")
+    return redirect(url_for("sharing.index"), 303)
+
+
+@bp.post("/grants/<int:grant_id>/revoke")
+@role_required("patient")
+def revoke(grant_id: int):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    g = service.revoke_access(current_user, current_keys(), grant_id)
+    if _fragment_wanted():
+        return render_template("sharing/_granted.html", grants=service.active_grants(current_user),
+                               revoke_form=EmptyForm())
+    flash(f"{g.doctor.display_name} can no longer read your records.", "info")
+    return redirect(url_for("sharing.index"), 303)
+
+
+@bp.route("/records/<record_id>/privacy", methods=["GET", "POST"])
+@role_required("patient")
+def privacy(record_id: str):
+    record = records.load_record_for(current_user, record_id)
+    keys = current_keys()
+    opened = records.open_record(record, current_user, keys)
+    if opened.bundle is None:
+        raise records.RecordError(opened.integrity.message)
+    form = PrivacyForm()
+    form.hidden.choices = [SelectChoice(url, label) for url, _kind, label in viewer.item_keys(opened.bundle)]
+    if request.method == "GET":
+        form.hidden.data = sorted(service.tags_of(record))
+    elif form.validate_on_submit():
+        effective = service.set_privacy_tags(current_user, keys, record.id, set(form.hidden.data))
+        flash(f"{len(effective)} items are now withheld from doctors." if effective
+              else "Doctors you share this record with see all of it.", "info")
+        return redirect(url_for("sharing.privacy", record_id=record.id), 303)
+    return render_template("sharing/privacy.html", record=record, form=form)
+
+
+@bp.get("/log")
+@role_required("patient")
+def log():
+    return render_template("sharing/log.html", events=service.access_log(current_user))
+
+
+# ----- doctors -----------------------------------------------------------------------------------
+@bp.get("/patients")
+@role_required("doctor")
+def patients():
+    return render_template("sharing/patients.html", patients=service.patients_of(current_user))
+
+
+@bp.get("/patients/<int:patient_id>")
+@role_required("doctor")
+def patient(patient_id: int):
+    keys = current_keys()
+    opened = [service.open_shared(r, current_user, keys) for r in service.readable_records(current_user, patient_id)
+              if service.may_read(current_user, r)]
+    views = [viewer.build_view(o.bundle, record_id=o.record.id, author=o.record.author.display_name)
+             for o in opened if o.bundle is not None and o.integrity.state != "modified"]
+    for o in opened:
+        service.log_read(current_user, keys, o.record)
+    who = service.patients_of(current_user)
+    entry = next(p for p in who if p.user.id == patient_id)
+    return render_template("sharing/patient.html", patient=entry, opened=opened,
+                           view=viewer.merge_views(views) if views else None)
+
+
+@bp.get("/patients/<int:patient_id>/records/<record_id>")
+@role_required("doctor")
+def shared_record(patient_id: int, record_id: str):
+    record = service.load_shared_record(current_user, record_id)
+    if record.owner_id != patient_id:
+        raise records.RecordNotFound()
+    keys = current_keys()
+    opened = service.open_shared(record, current_user, keys)
+    service.log_read(current_user, keys, record)
+    view = (viewer.build_view(opened.bundle, record_id=record.id, author=record.author.display_name)
+            if opened.bundle is not None and opened.integrity.state != "modified" else None)
+    return render_template("sharing/record.html", record=record, opened=opened, view=view, patient_id=patient_id)
+
+
+@bp.get("/patients/<int:patient_id>/records/<record_id>/bundle.json")
+@role_required("doctor")
+def shared_bundle(patient_id: int, record_id: str):
+    record = service.load_shared_record(current_user, record_id)
+    if record.owner_id != patient_id:
+        raise records.RecordNotFound()
+    keys = current_keys()
+    opened = service.open_shared(record, current_user, keys)
+    if opened.canonical is None or opened.integrity.state == "modified":
+        raise records.RecordError(opened.integrity.message)
+    service.log_read(current_user, keys, record, "download")
+    return Response(opened.canonical, mimetype="application/fhir+json",
+                    headers={"Content-Disposition": f'attachment; filename="phr-{record.id[:12]}.json"'})
+
+
+@bp.route("/patients/<int:patient_id>/visit", methods=["GET", "POST"])
+@role_required("doctor")
+def add_visit(patient_id: int):
+    entry = next((p for p in service.patients_of(current_user) if p.user.id == patient_id), None)
+    if entry is None:
+        raise records.RecordNotFound()
+    form = VisitForm()
+    if form.validate_on_submit():
+        record = service.add_record_for(current_user, current_keys(), patient_id, code=form.code.data.strip(),
+                                        diagnosis=form.diagnosis.data.strip(), medications=form.medications(),
+                                        notes=(form.notes.data or "").strip())
+        flash("The visit was added to the patient's records and is being anchored.", "info")
+        return redirect(url_for("sharing.shared_record", patient_id=patient_id, record_id=record.id), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("sharing/visit.html", patient=entry, form=form), status

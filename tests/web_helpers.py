@@ -1,0 +1,56 @@
+"""Browser-like drivers and worker helpers for tests on the real devnet and object store."""
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+
+from auth_helpers import AuthActions
+
+from phr import db, services
+from phr.anchoring import Worker
+from phr.records.models import ChainJob
+
+DATA = Path(__file__).resolve().parent / "data"
+_CONFIRM = re.compile(r'action="(/records/upload/[0-9a-f]+/confirm)"')
+
+
+class Patient(AuthActions):
+    """A registered, logged-in patient who uploads through the real pages."""
+
+    def upload(self, path: Path, *, htmx: bool = False):
+        headers = {"HX-Request": "true"} if htmx else {}
+        return self.post("/records/upload", {"file": (io.BytesIO(path.read_bytes()), path.name)},
+                         content_type="multipart/form-data", headers=headers)
+
+    def upload_and_confirm(self, path: Path) -> str:
+        """Upload, confirm the preview and return the new record id."""
+        preview = self.upload(path)
+        assert preview.status_code == 200, preview.get_data(as_text=True)
+        action = _CONFIRM.search(preview.get_data(as_text=True)).group(1)
+        resp = self.post("/records/upload", {}, action=action)
+        assert resp.status_code == 303, resp.get_data(as_text=True)
+        return resp.headers["Location"].rsplit("/", 1)[1]
+
+
+def drive_worker(app, until, timeout: float = 60.0) -> None:
+    """Run anchoring rounds in-process until ``until()`` is true (bounded)."""
+    deadline = time.monotonic() + timeout
+    with app.app_context():
+        worker = Worker(db.session(), services.ledger(), faucet_key=app.config["FAUCET_KEY"],
+                        confirmations=app.config["CONFIRMATIONS"])
+        while not until():
+            assert time.monotonic() < deadline, "anchoring did not finish in time"
+            worker.process_once()
+            db.session().expire_all()
+            time.sleep(0.3)
+
+
+def jobs(app) -> list[ChainJob]:
+    with app.app_context():
+        return list(db.session().query(ChainJob).order_by(ChainJob.id))
+
+
+def all_confirmed(app):
+    return lambda: all(j.status == "confirmed" for j in jobs(app))

@@ -137,3 +137,10 @@ def test_index_pages_back_and_draws_a_verified_chain(chain_app, ana, devnet):
 def test_unknown_block_is_404(chain_app, ana):
     assert ana.client.get("/blocks/999999999").status_code == 404
     assert "Block #0" in ana.client.get("/blocks/0").get_data(as_text=True)  # genesis has no seal, still shown
+
+
+def test_chain_down_is_a_clear_503(auth):
+    auth.register_patient()
+    for path in ("/blocks/", "/blocks/5"):
+        resp = auth.client.get(path)
+        assert resp.status_code == 503 and "The chain cannot be reached right now" in resp.get_data(as_text=True)

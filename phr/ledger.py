@@ -160,11 +160,19 @@ class Ledger:
             return resp["result"]
         return self._on_node(call)
 
-    @property
-    def contract(self):
+    def _contract_on(self, w3):
         if not self.address:
             raise ChainError("no contract address configured (PHR_CONTRACT_ADDRESS)")
-        return self._providers[self._good].eth.contract(address=self.address, abi=self.artifact["abi"])
+        return w3.eth.contract(address=self.address, abi=self.artifact["abi"])
+
+    @property
+    def contract(self):
+        """The registry bound to the node that last answered (for ABI encoding and event queries)."""
+        return self._contract_on(self._providers[self._good])
+
+    def _view(self, function: str, *args):
+        """Call a view function of the registry, failing over between nodes."""
+        return self._on_node(lambda w3: getattr(self._contract_on(w3).functions, function)(*args).call())
 
     def chain_id(self) -> int:
         return self._on_node(lambda w3: w3.eth.chain_id)
@@ -201,10 +209,11 @@ class Ledger:
         except (ContractCustomError, ContractLogicError) as exc:
             raise TxReverted(self._revert_reason(exc)) from None
 
-    def _contract_tx(self, key: bytes | str, fn) -> str:
+    def _contract_tx(self, key: bytes | str, function: str, *args) -> str:
         account = Account.from_key(key)
         try:
-            tx = self._on_node(lambda w3: fn.build_transaction({"from": account.address, "gas": 0}))
+            tx = self._on_node(lambda w3: getattr(self._contract_on(w3).functions, function)(*args)
+                               .build_transaction({"from": account.address, "gas": 0}))
         except (ContractCustomError, ContractLogicError) as exc:
             raise TxReverted(self._revert_reason(exc)) from None
         tx.pop("gas")
@@ -295,48 +304,44 @@ class Ledger:
     def anchor(self, key, record_id: bytes, record_hash: bytes, resources_root: bytes, storage_key: str,
                owner: str) -> str:
         """Anchor a record signed by ``key`` (the owner, or a writer the owner granted); returns the tx hash."""
-        fn = self.contract.functions.anchor(_b32(record_id), _b32(record_hash), _b32(resources_root),
-                                            storage_key, to_checksum_address(owner))
-        return self._contract_tx(key, fn)
+        return self._contract_tx(key, "anchor", _b32(record_id), _b32(record_hash), _b32(resources_root),
+                                 storage_key, to_checksum_address(owner))
 
     def grant(self, key, reader: str, expires_at: int = 0, can_write: bool = False) -> str:
         """Owner-wide read (and optionally write) grant to ``reader``; 0 = no expiry."""
-        return self._contract_tx(key, self.contract.functions.grant(to_checksum_address(reader), expires_at, can_write))
+        return self._contract_tx(key, "grant", to_checksum_address(reader), expires_at, can_write)
 
     def grant_record(self, key, record_id: bytes, reader: str, expires_at: int = 0) -> str:
         """Read grant to ``reader`` for one record."""
-        return self._contract_tx(key, self.contract.functions.grantRecord(_b32(record_id), to_checksum_address(reader),
-                                                                          expires_at))
+        return self._contract_tx(key, "grantRecord", _b32(record_id), to_checksum_address(reader), expires_at)
 
     def revoke(self, key, reader: str) -> str:
         """Revoke ``reader``'s owner-wide grant."""
-        return self._contract_tx(key, self.contract.functions.revoke(to_checksum_address(reader)))
+        return self._contract_tx(key, "revoke", to_checksum_address(reader))
 
     def revoke_record(self, key, record_id: bytes, reader: str) -> str:
         """Revoke ``reader``'s grant on one record."""
-        return self._contract_tx(key, self.contract.functions.revokeRecord(_b32(record_id), to_checksum_address(reader)))
+        return self._contract_tx(key, "revokeRecord", _b32(record_id), to_checksum_address(reader))
 
     def log_access(self, key, record_id: bytes, action: int, detail_hash: bytes = ZERO32) -> str:
         """Append an access event for ``record_id`` to the on-chain audit log."""
-        return self._contract_tx(key, self.contract.functions.logAccess(_b32(record_id), action, _b32(detail_hash)))
+        return self._contract_tx(key, "logAccess", _b32(record_id), action, _b32(detail_hash))
 
     def get_anchor(self, record_id: bytes) -> Anchor | None:
         """The anchor of ``record_id``, or None if it was never anchored."""
         rid = _b32(record_id)
-        if not self._on_node(lambda w3: self.contract.functions.isAnchored(rid).call()):
+        if not self._view("isAnchored", rid):
             return None
-        h, root, owner, author, at, block, key = self._on_node(lambda w3: self.contract.functions.getAnchor(rid).call())
+        h, root, owner, author, at, block, key = self._view("getAnchor", rid)
         return Anchor(rid, bytes(h), bytes(root), owner, author, at, block, key)
 
     def can_read(self, reader: str, record_id: bytes) -> bool:
         """Whether the chain lets ``reader`` read ``record_id`` now."""
-        return self._on_node(lambda w3: self.contract.functions.canRead(to_checksum_address(reader),
-                                                                       _b32(record_id)).call())
+        return self._view("canRead", to_checksum_address(reader), _b32(record_id))
 
     def can_write(self, writer: str, owner: str) -> bool:
         """Whether ``writer`` may anchor records owned by ``owner``."""
-        return self._on_node(lambda w3: self.contract.functions.canWrite(to_checksum_address(writer),
-                                                                        to_checksum_address(owner)).call())
+        return self._view("canWrite", to_checksum_address(writer), to_checksum_address(owner))
 
     # ----- blocks and signers ------------------------------------------------
     def block(self, number: int | str = "latest") -> BlockInfo:

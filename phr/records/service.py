@@ -237,6 +237,7 @@ class Integrity:
     block_number: int | None = None
     tx_hash: str | None = None
     anchored_at: datetime | None = None
+    hash_label: str = "SHA-256"
 
     @property
     def ok(self) -> bool:

@@ -378,7 +378,7 @@ def _verify_share(record: Record, payload: dict) -> records.Opened:
     return records.Opened(record, records.Integrity(
         "verified", f"Verified against the chain ({hidden} items withheld by the patient, proven by their hashes).",
         computed, anchor.resources_root.hex(), anchor.block_number, job.tx_hash if job else None,
-        datetime.fromtimestamp(anchor.anchored_at, timezone.utc)), canonical, bundle)
+        datetime.fromtimestamp(anchor.anchored_at, timezone.utc), "Merkle root"), canonical, bundle)
 
 
 def add_record_for(doctor: User, keys: KeyBundle, patient_id: int, *, code: str, diagnosis: str,

@@ -25,4 +25,10 @@ if [ ! -d contracts/node_modules/solc ] || [ contracts/package-lock.json -nt con
   npm ci --prefix contracts --no-audit --no-fund --loglevel=error
 fi
 
+# PostgreSQL server binaries, for the tests that run the app on PostgreSQL as in production (Debian package).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "setup: installing PostgreSQL (apt) for the PostgreSQL tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+
 .venv/bin/python -c "from phr.devnet.toolchain import ensure_geth; print('setup: geth at', ensure_geth())"

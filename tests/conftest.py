@@ -23,8 +23,7 @@ from phr.storage import Storage
 DEAD_URL = "http://127.0.0.1:9"  # discard port: nothing answers
 
 
-def _mkapp(tmp_path: Path, **overrides):
-    url = f"sqlite:///{tmp_path / 'phr.sqlite3'}"
+def _mkapp(tmp_path: Path, url: str, **overrides):
     db.upgrade(url)
     config = {
         "TESTING": True,
@@ -44,9 +43,17 @@ def _mkapp(tmp_path: Path, **overrides):
 
 
 @pytest.fixture
-def app(tmp_path):
-    """An app on a fresh SQLite database; chain and storage point at nothing."""
-    return _mkapp(tmp_path)
+def database_url(tmp_path) -> str:
+    """A fresh SQLite database (tests/postgres overrides this with PostgreSQL)."""
+    return f"sqlite:///{tmp_path / 'phr.sqlite3'}"
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    """An app on a fresh database; chain and storage point at nothing."""
+    app = _mkapp(tmp_path, database_url)
+    yield app
+    app.extensions["phr.engine"].dispose()
 
 
 @pytest.fixture
@@ -112,14 +119,16 @@ def storage(objectstore) -> Storage:
 
 
 @pytest.fixture
-def live_app(tmp_path, devnet, registry, objectstore, storage):
+def live_app(tmp_path, database_url, devnet, registry, objectstore, storage):
     """An app wired to the real devnet, registry and object store."""
-    return _mkapp(
-        tmp_path,
+    app = _mkapp(
+        tmp_path, database_url,
         S3_ENDPOINT=objectstore.endpoint, S3_ACCESS_KEY=objectstore.access_key,
         S3_SECRET_KEY=objectstore.secret_key, S3_BUCKET=storage.bucket,
         RPC_URLS=devnet.rpc_urls, CONTRACT_ADDRESS=registry, CHAIN_ID=devnet.chain_id, FAUCET_KEY=devnet.faucet_key,
     )
+    yield app
+    app.extensions["phr.engine"].dispose()
 
 
 def pytest_report_header(config):

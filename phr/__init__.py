@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from . import db
+from . import db, i18n, security_headers
 from .config import ROOT, from_environment
 from .extensions import csrf, login_manager
 
@@ -27,6 +27,8 @@ def create_app(config: Mapping | None = None) -> Flask:
         raise RuntimeError("KDF_PROFILE other than 'strong' is for the test suite only.")
 
     db.init_app(app)
+    security_headers.init_app(app)
+    i18n.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
 
@@ -45,7 +47,6 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(blocks_bp)
     app.register_blueprint(validators_bp)
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
-    app.jinja_env.globals.setdefault("_", lambda text, **kw: text % kw if kw else text)
 
     if app.config.get("EXPOSE_WORKER_PID"):  # lets tests see which gunicorn worker answered
         @app.after_request

@@ -1,0 +1,75 @@
+"""Languages: English, Traditional Chinese (Taiwan) and Thai, with Flask-Babel.
+
+The language comes from the ``lang`` cookie set by the switch in the header
+(``POST /lang``), else from the browser's ``Accept-Language``, else English.
+Templates use ``_()``/``ngettext()``; Python code uses :func:`flask_babel.gettext`,
+and ``lazy_gettext`` for form labels built at import time.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, redirect, request, url_for
+from flask_babel import Babel, format_date, format_datetime, get_locale
+
+# Locale id (translation folder name) → name shown in the switch, in its own language.
+LANGUAGES = {"en": "English", "zh_Hant_TW": "繁體中文", "th": "ไทย"}
+DEFAULT = "en"
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+# Accept-Language primary subtag → our locale (any Chinese gets Traditional Chinese, Taiwan).
+_BY_LANGUAGE = {"en": "en", "zh": "zh_Hant_TW", "th": "th"}
+
+babel = Babel()
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    for tag, _quality in request.accept_languages:
+        found = _BY_LANGUAGE.get(tag.replace("_", "-").split("-")[0].lower())
+        if found:
+            return found
+    return DEFAULT
+
+
+def html_lang() -> str:
+    """The BCP 47 tag for ``<html lang>``: en, zh-Hant-TW, th."""
+    return str(get_locale() or DEFAULT).replace("_", "-")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no host) is a place to go back to."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("status.index")
+
+
+@bp.post("/lang")
+def set_language():
+    """The header's language switch (a plain form with CSRF): remember the choice in a cookie."""
+    lang = request.form.get("lang", "")
+    resp = redirect(_safe_next(request.form.get("next")), 303)
+    if lang in LANGUAGES:
+        resp.set_cookie(COOKIE, lang, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True,
+                        secure=request.is_secure)
+    return resp
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.register_blueprint(bp)
+    app.jinja_env.globals.update(
+        LANGUAGES=LANGUAGES, html_lang=html_lang, get_locale=get_locale,
+        format_date=format_date, format_datetime=format_datetime,
+    )
+    app.after_request(_vary_on_language)
+
+
+def _vary_on_language(resp):
+    resp.vary.update(("Cookie", "Accept-Language"))
+    return resp

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .ledger import GAS_LIMITS, MAX_FEE_PER_GAS, ChainError, ChainUnavailable, Ledger, NonceUsed
+from .models import User
 from .records.models import ChainJob, Record
 
 log = logging.getLogger("phr.worker")
@@ -48,10 +49,17 @@ def next_nonce(db: Session, chain: Ledger, sender: str) -> int:
 
 def sign_and_enqueue(db: Session, chain: Ledger, key: bytes, function: str, args: list, *, kind: str,
                      user_id: int, chain_id: int, record_id: str | None = None) -> ChainJob:
-    """Sign ``function(*args)`` with ``key`` and add it to the outbox (the caller commits)."""
+    """Sign ``function(*args)`` with ``key`` and add it to the outbox (the caller commits).
+
+    The signer's user row is locked first (PostgreSQL ``FOR NO KEY UPDATE``, which does not
+    conflict with the key-share locks foreign keys take; SQLite
+    serialises writers anyway), so concurrent requests of one user take
+    consecutive nonces instead of colliding.
+    """
+    db.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
     sender = chain.sign_call(key, function, args, nonce=0, chain_id=chain_id).sender
-    nonce = next_nonce(db, chain, sender)
     for _ in range(5):
+        nonce = next_nonce(db, chain, sender)
         signed = chain.sign_call(key, function, args, nonce=nonce, chain_id=chain_id)
         job = ChainJob(kind=kind, user_id=user_id, record_id=record_id, sender=sender, nonce=nonce,
                        raw_tx=signed.raw, tx_hash=signed.hash, status="queued")
@@ -59,8 +67,8 @@ def sign_and_enqueue(db: Session, chain: Ledger, key: bytes, function: str, args
             with db.begin_nested():
                 db.add(job)
             return job
-        except IntegrityError:  # a concurrent request took this nonce
-            nonce += 1
+        except IntegrityError:  # another process holding the same key took this nonce
+            continue
     raise ChainError("could not reserve a transaction nonce; please try again")
 
 

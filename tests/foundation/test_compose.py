@@ -69,7 +69,7 @@ def test_validators_share_chain_id_and_boot_from_validator1():
         assert "CLIQUE" in _flag(args, "rpc-http-api").split(",")
 
 
-@pytest.mark.parametrize("service", ["app", "init"])
+@pytest.mark.parametrize("service", ["app", "init", "worker"])
 def test_app_is_given_every_validator_rpc_and_the_backend_services(service):
     env = SERVICES[service]["environment"]
     urls = [urlparse(u) for u in env["PHR_RPC_URLS"].split(",")]
@@ -98,3 +98,11 @@ def test_devnet_and_besu_genesis_describe_the_same_network():
     assert besu == GENESIS
     assert {k: v for k, v in geth.items() if k != "config"} == {k: v for k, v in besu.items() if k != "config"}
     assert geth["config"]["clique"]["period"] == besu["config"]["clique"]["blockperiodseconds"]
+
+
+def test_one_anchoring_worker_runs_beside_the_app():
+    worker = SERVICES["worker"]
+    assert worker["command"] == ["python", "-m", "phr.worker"]
+    assert worker["environment"] == SERVICES["app"]["environment"]
+    assert worker["depends_on"]["init"]["condition"] == "service_completed_successfully"
+    assert "deploy" not in worker or worker["deploy"].get("replicas", 1) == 1

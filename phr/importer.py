@@ -130,8 +130,8 @@ def _load_json(text: str, parse_float: type) -> dict:
         )
     except json.JSONDecodeError as exc:
         raise ImportRejected(f"The JSON is not valid: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
-    except ValueError as exc:  # e.g. an integer with more digits than Python converts
-        raise ImportRejected(f"The JSON contains a value that cannot be read: {str(exc)[:120]}.") from None
+    except ValueError:  # an integer with more digits than Python converts (thousands of digits)
+        raise ImportRejected("The JSON contains a number with too many digits to be a health record value.") from None
     if not isinstance(value, dict):
         raise ImportRejected("The JSON must be an object at the top level.")
     return value

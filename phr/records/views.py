@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import viewer
@@ -31,6 +32,13 @@ def _not_found(exc):
 @bp.errorhandler(service.RecordError)
 def _record_error(exc):
     return render_template("records/error.html", message=exc.message), 409
+
+
+@bp.app_errorhandler(413)
+def _too_large(_exc):
+    limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    message = f"The file is larger than {limit} MB, the upload limit. Nothing was stored."
+    return render_template("records/error.html", message=message), 413
 
 
 @bp.get("/")
@@ -61,7 +69,8 @@ def upload():
     form = UploadForm()
     error = None
     if form.validate_on_submit():
-        data = form.file.data.read()
+        with form.file.data.stream as upload:  # close the spooled temp file whatever happens
+            data = upload.read()
         try:
             staged = service.stage_upload(current_user, data, form.file.data.filename)
         except ImportRejected as exc:
@@ -80,7 +89,7 @@ def confirm(staged_id: str):
         abort(400)
     record = service.confirm_upload(current_user, staged_id, current_keys(),
                                     readers=sharing.all_records_readers(current_user))
-    flash("Your record is encrypted and stored; it is being anchored on the chain.", "info")
+    flash(_("Your record is encrypted and stored; it is being anchored on the chain."), "info")
     return redirect(url_for("records.detail", record_id=record.id), 303)
 
 
@@ -90,7 +99,7 @@ def discard(staged_id: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
     service.discard_upload(current_user, staged_id)
-    flash("The upload was discarded; nothing was stored.", "info")
+    flash(_("The upload was discarded; nothing was stored."), "info")
     return redirect(url_for("records.upload"), 303)
 
 

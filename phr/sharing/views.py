@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, time, timezone
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -32,12 +33,7 @@ def _refused(exc):
         resp = Response(render_template("sharing/_error.html", message=exc.message), 422)
         resp.headers.update({"HX-Retarget": "#sharing-error", "HX-Reswap": "outerHTML"})
         return resp
-    flash(exc.message, "error")
-    return redirect(request.referrer if _same_site(request.referrer) else url_for("status.index"), 303)
-
-
-def _same_site(url: str | None) -> bool:
-    return bool(url) and url.startswith(request.host_url)
+    return render_template("records/error.html", message=exc.message), 422
 
 
 # ----- patients: authority control ------------------------------------------------------------
@@ -72,7 +68,7 @@ def grant():
     if _fragment_wanted():
         return render_template("sharing/_granted.html", grants=service.active_grants(current_user),
                                revoke_form=EmptyForm())
-    flash(f"{g.doctor.display_name} can read your records once the grant is confirmed on the chain.", "info")
+    flash(_("%(name)s can read your records once the grant is confirmed on the chain.", name=g.doctor.display_name), "info")
     return redirect(url_for("sharing.index"), 303)
 
 
@@ -85,7 +81,7 @@ def revoke(grant_id: int):
     if _fragment_wanted():
         return render_template("sharing/_granted.html", grants=service.active_grants(current_user),
                                revoke_form=EmptyForm())
-    flash(f"{g.doctor.display_name} can no longer read your records.", "info")
+    flash(_("%(name)s can no longer read your records.", name=g.doctor.display_name), "info")
     return redirect(url_for("sharing.index"), 303)
 
 
@@ -103,10 +99,11 @@ def privacy(record_id: str):
         form.hidden.data = sorted(service.tags_of(record))
     elif form.validate_on_submit():
         effective = service.set_privacy_tags(current_user, keys, record.id, set(form.hidden.data))
-        flash(f"{len(effective)} items are now withheld from doctors." if effective
-              else "Doctors you share this record with see all of it.", "info")
+        flash(ngettext("%(num)d item is now withheld from doctors.", "%(num)d items are now withheld from doctors.",
+                       len(effective)) if effective
+              else _("Doctors you share this record with see all of it."), "info")
         return redirect(url_for("sharing.privacy", record_id=record.id), 303)
-    return render_template("sharing/privacy.html", record=record, form=form)
+    return render_template("sharing/privacy.html", record=record, form=form), 422 if form.errors else 200
 
 
 @bp.get("/log")
@@ -178,7 +175,7 @@ def add_visit(patient_id: int):
         record = service.add_record_for(current_user, current_keys(), patient_id, code=form.code.data.strip(),
                                         diagnosis=form.diagnosis.data.strip(), medications=form.medications(),
                                         notes=(form.notes.data or "").strip())
-        flash("The visit was added to the patient's records and is being anchored.", "info")
+        flash(_("The visit was added to the patient's records and is being anchored."), "info")
         return redirect(url_for("sharing.shared_record", patient_id=patient_id, record_id=record.id), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("sharing/visit.html", patient=entry, form=form), status

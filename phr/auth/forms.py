@@ -1,6 +1,7 @@
 """Account forms (flask-wtf: every POST carries a CSRF token)."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, PasswordField, RadioField, SelectChoice, StringField
@@ -16,23 +17,23 @@ def _password(label: str) -> PasswordField:
 
 
 class RegisterForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Regexp(EMAIL_SHAPE, message="Enter a valid email address."),
+    email = EmailField(_l("Email"), validators=[DataRequired(), Regexp(EMAIL_SHAPE, message=_l("Enter a valid email address.")),
                                           Length(max=254)])
-    display_name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    password = _password("Password")
-    confirm = PasswordField("Repeat password", validators=[EqualTo("password", "Passwords do not match.")])
-    role = RadioField("I am a", choices=[SelectChoice("patient", "Patient"), SelectChoice("doctor", "Doctor")], default="patient")
-    country = StringField("Country", validators=[Optional(), Length(max=100)])
-    institution = StringField("Institution", validators=[Optional(), Length(max=200)])
-    licence_no = StringField("Licence number", validators=[Optional(), Length(max=100)])
-    custody = RadioField("Who keeps my private keys", default="platform", choices=[
-        SelectChoice("platform", "The platform, locked with my password (I get a recovery code)"),
-        SelectChoice("self", "Me, in a key file I download and keep (the platform stores only my public keys)"),
+    display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    password = _password(_l("Password"))
+    confirm = PasswordField(_l("Repeat password"), validators=[EqualTo("password", _l("Passwords do not match."))])
+    role = RadioField(_l("I am a"), choices=[SelectChoice("patient", _l("Patient")), SelectChoice("doctor", _l("Doctor"))], default="patient")
+    country = StringField(_l("Country"), validators=[Optional(), Length(max=100)])
+    institution = StringField(_l("Institution"), validators=[Optional(), Length(max=200)])
+    licence_no = StringField(_l("Licence number"), validators=[Optional(), Length(max=100)])
+    custody = RadioField(_l("Who keeps my private keys"), default="platform", choices=[
+        SelectChoice("platform", _l("The platform, locked with my password (I get a recovery code)")),
+        SelectChoice("self", _l("Me, in a key file I download and keep (the platform stores only my public keys)")),
     ])
-    key_file_passphrase = PasswordField("Key file passphrase",
+    key_file_passphrase = PasswordField(_l("Key file passphrase"),
                                         validators=[Optional(), Length(min=MIN_PASSPHRASE, max=256)])
-    key_file_confirm = PasswordField("Repeat key file passphrase",
-                                     validators=[EqualTo("key_file_passphrase", "Passphrases do not match.")])
+    key_file_confirm = PasswordField(_l("Repeat key file passphrase"),
+                                     validators=[EqualTo("key_file_passphrase", _l("Passphrases do not match."))])
 
     def validate(self, extra_validators=None) -> bool:
         """Doctors must say who they are; self custody needs a passphrase distinct from the password."""
@@ -40,45 +41,45 @@ class RegisterForm(FlaskForm):
         if self.role.data == "doctor":
             for f in (self.country, self.institution, self.licence_no):
                 if not (f.data or "").strip():
-                    f.errors.append("Required for doctors: patients see it when choosing whom to trust.")
+                    f.errors.append(_l("Required for doctors: patients see it when choosing whom to trust."))
                     ok = False
         if self.custody.data == "self":
             if not self.key_file_passphrase.data:
-                self.key_file_passphrase.errors.append("Required when you keep your own keys.")
+                self.key_file_passphrase.errors.append(_l("Required when you keep your own keys."))
                 ok = False
             elif self.key_file_passphrase.data == self.password.data:
-                self.key_file_passphrase.errors.append("Use a passphrase different from your password.")
+                self.key_file_passphrase.errors.append(_l("Use a passphrase different from your password."))
                 ok = False
         return ok
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired()])
-    password = PasswordField("Password", validators=[DataRequired()])
+    email = EmailField(_l("Email"), validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = _password("New password")
-    confirm = PasswordField("Repeat new password", validators=[EqualTo("new_password", "Passwords do not match.")])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = _password(_l("New password"))
+    confirm = PasswordField(_l("Repeat new password"), validators=[EqualTo("new_password", _l("Passwords do not match."))])
 
 
 class RecoverForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired()])
-    recovery_code = StringField("Recovery code", validators=[Optional(), Length(max=100)])
-    key_file = FileField("Key file")
-    passphrase = PasswordField("Key file passphrase", validators=[Optional()])
-    new_password = _password("New password")
-    confirm = PasswordField("Repeat new password", validators=[EqualTo("new_password", "Passwords do not match.")])
+    email = EmailField(_l("Email"), validators=[DataRequired()])
+    recovery_code = StringField(_l("Recovery code"), validators=[Optional(), Length(max=100)])
+    key_file = FileField(_l("Key file"))
+    passphrase = PasswordField(_l("Key file passphrase"), validators=[Optional()])
+    new_password = _password(_l("New password"))
+    confirm = PasswordField(_l("Repeat new password"), validators=[EqualTo("new_password", _l("Passwords do not match."))])
 
     def validate_recovery_code(self, field) -> None:
         if not field.data and not self.key_file.data:
-            raise ValidationError("Enter your recovery code, or choose your key file below.")
+            raise ValidationError(_l("Enter your recovery code, or choose your key file below."))
 
 
 class UnlockForm(FlaskForm):
-    key_file = FileField("Key file", validators=[FileRequired("Choose your key file.")])
-    passphrase = PasswordField("Key file passphrase", validators=[DataRequired()])
+    key_file = FileField(_l("Key file"), validators=[FileRequired(_l("Choose your key file."))])
+    passphrase = PasswordField(_l("Key file passphrase"), validators=[DataRequired()])
 
 
 class EmptyForm(FlaskForm):

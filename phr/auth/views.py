@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import vault
@@ -12,8 +13,8 @@ from .forms import ChangePasswordForm, EmptyForm, LoginForm, RecoverForm, Regist
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-LOCKED_SELF = "Your private keys are locked. Upload your key file and its passphrase to unlock them for this session."
-LOGIN_AGAIN = "Please log in to continue."
+LOCKED_SELF = _l("Your private keys are locked. Upload your key file and its passphrase to unlock them for this session.")
+LOGIN_AGAIN = _l("Please log in to continue.")
 
 
 def load_user(user_id: str):
@@ -55,7 +56,7 @@ def keys_locked(_exc):
         message, target = LOGIN_AGAIN, url_for("auth.login", next=request.full_path)
     if _fragment_wanted():
         return render_template("auth/_keys_locked.html", message=message, target=target), 403
-    flash(message, "error")
+    flash(str(message), "error")
     return redirect(target, 303)
 
 
@@ -103,7 +104,7 @@ def logout():
         service.logout(service.session_ref())
         logout_user()
         session.clear()
-        flash("You have been logged out. Your keys are locked again.", "info")
+        flash(_("You have been logged out. Your keys are locked again."), "info")
     return redirect(url_for(".login"), 303)
 
 
@@ -134,7 +135,7 @@ def keys_check():
 def kit():
     pending = service.pending_kit(service.session_ref())
     if pending is None:
-        flash("Your recovery kit was already saved; it is shown only once.", "info")
+        flash(_("Your recovery kit was already saved; it is shown only once."), "info")
         return redirect(url_for(".account"), 303)
     return _no_store(Response(render_template("auth/kit.html", kit=pending, form=EmptyForm(), user=current_user)))
 
@@ -165,7 +166,7 @@ def kit_key_file():
 def kit_done():
     if EmptyForm().validate_on_submit():
         service.acknowledge_kit(service.session_ref())
-        flash("Recovery kit saved. It will not be shown again.", "info")
+        flash(_("Recovery kit saved. It will not be shown again."), "info")
     return redirect(url_for(".account"), 303)
 
 
@@ -180,7 +181,7 @@ def change_password():
         except service.InvalidCredentials as exc:
             form.current_password.errors.append(str(exc))
         else:
-            flash("Password changed. Your other sessions have been logged out.", "info")
+            flash(_("Password changed. Your other sessions have been logged out."), "info")
             return redirect(url_for(".account"), 303)
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
 
@@ -201,9 +202,9 @@ def recover():
         else:
             _begin(login)
             if login.user.custody == "platform":
-                flash("Password reset. Here is your NEW recovery code: the old one no longer works.", "info")
+                flash(_("Password reset. Here is your NEW recovery code: the old one no longer works."), "info")
                 return redirect(url_for(".kit"), 303)
-            flash("Password reset.", "info")
+            flash(_("Password reset."), "info")
             return redirect(url_for(".account"), 303)
     status = 422 if (error or form.errors) else 200
     return render_template("auth/recover.html", form=form, error=error), status
@@ -213,7 +214,7 @@ def recover():
 @login_required
 def unlock():
     if current_user.custody != "self":
-        flash("Your keys are unlocked with your password when you log in.", "info")
+        flash(_("Your keys are unlocked with your password when you log in."), "info")
         return redirect(url_for(".account"), 303)
     form = UnlockForm()
     if form.validate_on_submit():
@@ -223,7 +224,7 @@ def unlock():
         except service.KeyFileError as exc:
             form.key_file.errors.append(str(exc))
         else:
-            flash("Keys unlocked for this session.", "info")
+            flash(_("Keys unlocked for this session."), "info")
             return redirect(_safe_next(url_for(".account")), 303)
     return render_template("auth/unlock.html", form=form), 422 if form.errors else 200
 

@@ -1,6 +1,7 @@
 """Sharing forms."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField, HiddenField, IntegerField, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField,
@@ -18,29 +19,29 @@ class MultiCheckbox(SelectMultipleField):
 
 class GrantForm(FlaskForm):
     doctor_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
-    scope = RadioField("Share", default="all", choices=[
-        SelectChoice("all", "All my records, now and future (the doctor may also add records)"),
-        SelectChoice("records", "Only the records I choose (read only)"),
+    scope = RadioField(_l("Share"), default="all", choices=[
+        SelectChoice("all", _l("All my records, now and future (the doctor may also add records)")),
+        SelectChoice("records", _l("Only the records I choose (read only)")),
     ])
-    records = MultiCheckbox("Records", choices=[], validate_choice=True)
-    expires = DateField("Access ends on (optional)", validators=[Optional()])
+    records = MultiCheckbox(_l("Records"), choices=[], validate_choice=True)
+    expires = DateField(_l("Access ends on (optional)"), validators=[Optional()])
 
 
 class PrivacyForm(FlaskForm):
-    hidden = MultiCheckbox("Do not reveal to doctors", choices=[], validate_choice=True)
+    hidden = MultiCheckbox(_l("Do not reveal to doctors"), choices=[], validate_choice=True)
 
 
 class VisitForm(FlaskForm):
-    code = StringField("Diagnosis code (ICD-10-CM)", validators=[
-        DataRequired(), Regexp(ICD10CM, message="Enter an ICD-10-CM code such as E11.9.")])
-    diagnosis = StringField("Diagnosis", validators=[DataRequired(), Length(max=300)])
-    med1_name = StringField("Medication", validators=[Optional(), Length(max=200)])
-    med1_dose = StringField("Dose", validators=[Optional(), Length(max=200)])
-    med1_days = IntegerField("Days", validators=[Optional(), NumberRange(1, 365)])
-    med2_name = StringField("Medication", validators=[Optional(), Length(max=200)])
-    med2_dose = StringField("Dose", validators=[Optional(), Length(max=200)])
-    med2_days = IntegerField("Days", validators=[Optional(), NumberRange(1, 365)])
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=4000)])
+    code = StringField(_l("Diagnosis code (ICD-10-CM)"), validators=[
+        DataRequired(), Regexp(ICD10CM, message=_l("Enter an ICD-10-CM code such as E11.9."))])
+    diagnosis = StringField(_l("Diagnosis"), validators=[DataRequired(), Length(max=300)])
+    med1_name = StringField(_l("Medication"), validators=[Optional(), Length(max=200)])
+    med1_dose = StringField(_l("Dose"), validators=[Optional(), Length(max=200)])
+    med1_days = IntegerField(_l("Days"), validators=[Optional(), NumberRange(1, 365)])
+    med2_name = StringField(_l("Medication"), validators=[Optional(), Length(max=200)])
+    med2_dose = StringField(_l("Dose"), validators=[Optional(), Length(max=200)])
+    med2_days = IntegerField(_l("Days"), validators=[Optional(), NumberRange(1, 365)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
 
     def medications(self) -> list[dict]:
         """The medication rows that were filled in."""

@@ -1,6 +1,7 @@
 """Voting forms (flask-wtf: CSRF on every POST)."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, ValidationError
@@ -16,10 +17,10 @@ def _address(_form, field) -> None:
 
 
 class ProposeForm(FlaskForm):
-    address = StringField("Signer address", validators=[DataRequired(message="Enter the signer's address."), _address])
-    vote = RadioField("Vote to", default="add", choices=[
-        SelectChoice("add", "add this account as a signer"),
-        SelectChoice("remove", "remove this signer"),
+    address = StringField(_l("Signer address"), validators=[DataRequired(message=_l("Enter the signer's address.")), _address])
+    vote = RadioField(_l("Vote to"), default="add", choices=[
+        SelectChoice("add", _l("add this account as a signer")),
+        SelectChoice("remove", _l("remove this signer")),
     ])
 
 

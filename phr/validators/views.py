@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import services
@@ -69,10 +70,11 @@ def propose():
     except service.GovernanceError as exc:
         form.address.errors = [*form.address.errors, str(exc)]
         return _respond(form, None, error=True)
-    verb = "add" if authorize else "remove"
-    return _respond(ProposeForm(formdata=None),
-                    f"Your node now votes to {verb} {form.address.data} in every block it seals, until the vote "
-                    "passes or you discard it.", error=False)
+    message = (_("Your node now votes to add %(address)s in every block it seals, until the vote passes or you "
+                  "discard it.", address=form.address.data) if authorize else
+                _("Your node now votes to remove %(address)s in every block it seals, until the vote passes or you "
+                  "discard it.", address=form.address.data))
+    return _respond(ProposeForm(formdata=None), message, error=False)
 
 
 @bp.post("/proposals/discard")
@@ -81,10 +83,12 @@ def discard():
     """Withdraw the operator's pending vote about one address."""
     form = DiscardForm()
     if not form.validate_on_submit():
-        return _respond(ProposeForm(formdata=None), "That vote could not be discarded: " +
-                        "; ".join(form.address.errors or ["the form expired, reload the page"]), error=True)
+        reasons = [str(e) for e in form.address.errors] or [_("the form expired, reload the page")]
+        return _respond(ProposeForm(formdata=None), _("That vote could not be discarded: %(reason)s",
+                                                      reason="; ".join(reasons)), error=True)
     try:
         service.discard(_own_nodes(), form.address.data)
     except service.GovernanceError as exc:
         return _respond(ProposeForm(formdata=None), str(exc), error=True)
-    return _respond(ProposeForm(formdata=None), f"Your vote about {form.address.data} was discarded.", error=False)
+    return _respond(ProposeForm(formdata=None), _("Your vote about %(address)s was discarded.", address=form.address.data),
+                    error=False)

@@ -12,6 +12,7 @@ reason that retrying cannot fix, and says so.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import datetime, timedelta, timezone
@@ -20,9 +21,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import batchproof
 from .ledger import GAS_LIMITS, MAX_FEE_PER_GAS, ChainError, ChainUnavailable, Ledger, NonceUsed
 from .models import User
-from .records.models import ChainJob, Record
+from .records.models import AnchorBatch, BatchMember, ChainJob, Record
 
 log = logging.getLogger("phr.worker")
 
@@ -34,6 +36,10 @@ PENDING = ("queued", "sent", "mined")
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def next_nonce(db: Session, chain: Ledger, sender: str) -> int:
@@ -48,7 +54,7 @@ def next_nonce(db: Session, chain: Ledger, sender: str) -> int:
 
 
 def sign_and_enqueue(db: Session, chain: Ledger, key: bytes, function: str, args: list, *, kind: str,
-                     user_id: int, chain_id: int, record_id: str | None = None) -> ChainJob:
+                     user_id: int | None, chain_id: int, record_id: str | None = None) -> ChainJob:
     """Sign ``function(*args)`` with ``key`` and add it to the outbox (the caller commits).
 
     The signer's user row is locked first (PostgreSQL ``FOR NO KEY UPDATE``, which does not
@@ -75,11 +81,15 @@ def sign_and_enqueue(db: Session, chain: Ledger, key: bytes, function: str, args
 class Worker:
     """Drives outbox jobs to confirmation. Run exactly one per deployment."""
 
-    def __init__(self, db: Session, chain: Ledger, *, faucet_key: str | None, confirmations: int = 1):
+    def __init__(self, db: Session, chain: Ledger, *, faucet_key: str | None, confirmations: int = 1,
+                 batcher_key: str | bytes | None = None, batch_window: float = 1.0, batch_max: int = 256):
         self.db = db
         self.chain = chain
         self.faucet_key = faucet_key
         self.confirmations = confirmations
+        self.batcher_key = batcher_key or faucet_key  # signs anchorBatch; only a courier, it proves nothing
+        self.batch_window = batch_window
+        self.batch_max = batch_max
 
     def due_jobs(self, limit: int = 100) -> list[ChainJob]:
         return list(self.db.scalars(
@@ -91,6 +101,10 @@ class Worker:
     def process_once(self) -> int:
         """Advance every due job one step; returns how many changed state. Never raises for chain outages."""
         changed = 0
+        try:
+            changed += self.cut_batches()
+        except ChainUnavailable:
+            self.db.rollback()  # members stay queued; the next round tries again
         for job in self.due_jobs():
             before = job.status
             try:
@@ -115,6 +129,69 @@ class Worker:
                 self.db.rollback()
             time.sleep(poll)
 
+    # ----- batches -------------------------------------------------------------
+    def cut_batches(self) -> int:
+        """Put waiting batch-mode records under Merkle roots and queue one signed ``anchorBatch`` per root.
+
+        A batch is cut when ``batch_max`` records wait or the oldest has waited
+        ``batch_window`` seconds. The root's transaction and every member's leaf
+        index and path are committed together, so a crash either leaves the
+        members waiting or leaves a complete batch whose fixed transaction bytes
+        the next round (re-)broadcasts: each record is anchored exactly once.
+        """
+        cut = 0
+        while True:
+            waiting = list(self.db.scalars(
+                select(BatchMember).where(BatchMember.batch_id.is_(None))
+                .order_by(BatchMember.queued_at, BatchMember.record_id).limit(self.batch_max)))
+            if not waiting:
+                return cut
+            if len(waiting) < self.batch_max and _aware(waiting[0].queued_at) > _now() - timedelta(
+                    seconds=self.batch_window):
+                return cut
+            if not self.batcher_key:
+                log.error("%d records wait for a batch but no batcher key is configured (PHR_BATCHER_KEY_FILE or "
+                          "PHR_FAUCET_KEY_FILE)", len(waiting))
+                return cut
+            self._cut(waiting)
+            self.db.commit()
+            cut += 1
+
+    def _cut(self, members: list[BatchMember]) -> AnchorBatch:
+        chain_id = self.chain.chain_id()
+        records = {r.id: r for r in self.db.scalars(select(Record).where(Record.id.in_([m.record_id for m in members])))}
+        leaves = []
+        for m in members:
+            r = records[m.record_id]
+            fields = batchproof.LeafFields(chain_id, self.chain.address, r.id, r.sha256, r.resources_root,
+                                           r.storage_key, r.owner.eth_address)
+            leaves.append(batchproof.leaf(fields, r.owner_signature))
+        root, paths = batchproof.tree(leaves)
+        job = sign_and_enqueue(self.db, self.chain, self.batcher_key, "anchorBatch", [root, len(leaves)],
+                               kind="batch", user_id=None, chain_id=chain_id)
+        batch = AnchorBatch(root=root.hex(), count=len(leaves), job=job)
+        self.db.add(batch)
+        for i, (m, siblings) in enumerate(zip(members, paths)):
+            m.batch, m.leaf_index, m.merkle_path = batch, i, json.dumps([h.hex() for h in siblings])
+        log.info("batch of %d records under root %s queued as job %s", len(leaves), root.hex(), job.id)
+        return batch
+
+    def _batch_matches(self, job: ChainJob) -> bool:
+        batch = self.db.scalar(select(AnchorBatch).where(AnchorBatch.job_id == job.id))
+        on_chain = self.chain.get_batch(bytes.fromhex(batch.root))
+        return (on_chain is not None and on_chain.submitter.lower() == job.sender.lower()
+                and on_chain.count == batch.count and on_chain.block_number == job.block_number)
+
+    def _release_batch(self, job: ChainJob) -> None:
+        """A batch transaction that can never be mined: its records wait for the next batch instead."""
+        batch = self.db.scalar(select(AnchorBatch).where(AnchorBatch.job_id == job.id))
+        if batch is None:
+            return
+        for m in self.db.scalars(select(BatchMember).where(BatchMember.batch_id == batch.id)):
+            m.batch_id, m.leaf_index, m.merkle_path = None, None, None
+        self.db.delete(batch)
+        log.warning("batch %s released: its %d records join the next batch", batch.root, batch.count)
+
     # ----- one job -------------------------------------------------------------
     def _advance(self, job: ChainJob) -> None:
         receipt = self.chain.receipt(job.tx_hash)
@@ -134,6 +211,9 @@ class Worker:
             return  # reorged: the next round sees the new receipt or re-sends
         if job.kind == "anchor" and not self._anchor_matches(job):
             self._fail(job, "the chain holds a different anchor for this record id")
+            return
+        if job.kind == "batch" and not self._batch_matches(job):
+            self._fail(job, "the chain holds a different batch under this root")
             return
         job.status = "confirmed"
         job.mined_at = datetime.fromtimestamp(self.chain.block(job.block_number).timestamp, timezone.utc)
@@ -170,4 +250,6 @@ class Worker:
 
     def _fail(self, job: ChainJob, reason: str) -> None:
         job.status, job.last_error = "failed", reason
+        if job.kind == "batch":
+            self._release_batch(job)
         log.error("job %s (%s) failed: %s", job.id, job.kind, reason)

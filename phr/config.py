@@ -63,6 +63,13 @@ def from_environment() -> dict:
         # Gas money for users' own accounts comes from this prefunded key (never a user's key).
         "FAUCET_KEY": _env("FAUCET_KEY") or _read(_env("FAUCET_KEY_FILE")),
         "CONFIRMATIONS": int(_env("CONFIRMATIONS", "1")),
+        # Anchoring: "record" (one anchor tx per record, signed by its author) or "batch" (owner-signed
+        # leaves under one anchorBatch root per window; see docs/anchoring.md).
+        "ANCHOR_MODE": _env("ANCHOR_MODE", "record"),
+        "BATCH_WINDOW_SECONDS": float(_env("BATCH_WINDOW_SECONDS", "1.0")),
+        "BATCH_MAX": int(_env("BATCH_MAX", "256")),
+        # Signs anchorBatch transactions; defaults to the faucet key (a dedicated key avoids nonce contention).
+        "BATCHER_KEY": _read(_env("BATCHER_KEY_FILE")),
         # Validator operators' own signer nodes (votes go only there): PHR_VALIDATOR_NODES JSON, see above.
         "VALIDATOR_NODE_URLS": _validator_nodes(instance),
         "SESSION_COOKIE_SECURE": _env("COOKIE_SECURE", "false").lower() == "true",

@@ -77,6 +77,17 @@ class Anchor:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """What the chain holds about one batch root."""
+
+    root: bytes
+    submitter: str
+    anchored_at: int
+    block_number: int
+    count: int
+
+
+@dataclass(frozen=True)
 class BlockInfo:
     """The header fields the paper shows users, plus the sealer recovered from the seal."""
 
@@ -334,6 +345,19 @@ class Ledger:
             return None
         h, root, owner, author, at, block, key = self._view("getAnchor", rid)
         return Anchor(rid, bytes(h), bytes(root), owner, author, at, block, key)
+
+    def get_batch(self, root: bytes) -> Batch | None:
+        """The batch anchored under ``root``, or None if there is none."""
+        r = _b32(root)
+        if not self._view("isBatchAnchored", r):
+            return None
+        submitter, at, block, count = self._view("getBatch", r)
+        return Batch(r, submitter, at, block, count)
+
+    def grant_of(self, owner: str, reader: str) -> tuple[int, bool, bool]:
+        """``owner``'s owner-wide grant to ``reader``: (expiresAt, writable, active)."""
+        expires, writable, active = self._view("grantOf", to_checksum_address(owner), to_checksum_address(reader))
+        return expires, writable, active
 
     def can_read(self, reader: str, record_id: bytes) -> bool:
         """Whether the chain lets ``reader`` read ``record_id`` now."""

@@ -4,7 +4,9 @@ Needs no platform account and no database — only the exported FHIR bundle,
 its proof file and any JSON-RPC endpoint of the chain. It recomputes the
 bundle's SHA-256 and checks it, the record id and the owner against the
 registry contract, and that the anchoring transaction sits in the canonical
-block the proof names. Exit status 0: verified; 1: not verified; 2: usage.
+block the proof names. Batch proofs (``phr-proof/2``) are checked through the
+owner-signed leaf and its Merkle path up to the batch root (docs/anchoring.md).
+Exit status 0: verified; 1: not verified; 2: usage.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import batchproof
 from .ledger import ChainError, Ledger
 
 
@@ -21,6 +24,8 @@ def verify(bundle: bytes, proof: dict, rpc_urls: list[str]) -> list[str]:
     """Return the reasons ``bundle`` is NOT verified by ``proof`` on the chain (empty list: verified)."""
     problems = []
     digest = "0x" + hashlib.sha256(bundle).hexdigest()
+    if proof.get("format") == "phr-proof/2":
+        return verify_batched(bundle, proof, rpc_urls)
     if proof.get("format") != "phr-proof/1":
         return [f"unknown proof format {proof.get('format')!r}"]
     if digest != proof["record_hash"]:
@@ -52,6 +57,43 @@ def verify(bundle: bytes, proof: dict, rpc_urls: list[str]) -> list[str]:
     return problems
 
 
+def verify_batched(bundle: bytes, proof: dict, rpc_urls: list[str]) -> list[str]:
+    """``phr-proof/2``: bundle hash → owner-signed leaf → Merkle path → ``getBatch(root)`` on chain."""
+    problems = []
+    digest = "0x" + hashlib.sha256(bundle).hexdigest()
+    if digest != proof["record_hash"]:
+        problems.append(f"bundle hash {digest} differs from the proof's record hash {proof['record_hash']}")
+    # The leaf is rebuilt from the bundle's own hash, so altered bytes also fail the path below.
+    fields = batchproof.LeafFields(proof["chain_id"], proof["contract_address"], proof["record_id"], digest,
+                                   proof["resources_root"], proof["storage_key"], proof["owner"])
+    signature = bytes.fromhex(proof["owner_signature"].removeprefix("0x"))
+    root = bytes.fromhex(proof["batch_root"].removeprefix("0x"))
+    siblings = [bytes.fromhex(h.removeprefix("0x")) for h in proof["merkle_path"]]
+    chain = Ledger(rpc_urls, proof["contract_address"])
+    try:
+        if chain.chain_id() != proof["chain_id"]:
+            return problems + [f"the RPC endpoint serves chain {chain.chain_id()}, the proof is for {proof['chain_id']}"]
+        batch = chain.get_batch(root)
+        if batch is None:
+            return problems + [f"no batch is anchored under root {proof['batch_root']} on this chain"]
+        problems += batchproof.check(fields, signature, int(proof["leaf_index"]), batch.count, siblings, root)
+        if batch.block_number != proof["block_number"]:
+            problems.append(f"the batch was anchored in block {batch.block_number}, the proof says "
+                            f"{proof['block_number']}")
+        if batch.submitter.lower() != proof["batch_submitter"].lower():
+            problems.append(f"the chain names submitter {batch.submitter}, the proof {proof['batch_submitter']}")
+        receipt = chain.receipt(proof["tx_hash"])
+        if receipt is None or receipt["status"] != 1:
+            problems.append("the batch transaction is not on the chain")
+        elif receipt["blockHash"].to_0x_hex() != proof["block_hash"]:
+            problems.append("the batch transaction is in a different block than the proof says")
+        elif chain.block(proof["block_number"]).hash != proof["block_hash"]:
+            problems.append("the proof's block is no longer canonical")
+    except ChainError as exc:
+        problems.append(f"chain unreachable: {exc}")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m phr.verify", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -74,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         for p in problems:
             print(f"  - {p}")
         return 1
-    print(f"VERIFIED: record {proof['record_id']} (sha256 {proof['record_hash']}) anchored by {proof['owner']}\n"
+    how = (f"signed by {proof['owner']}, leaf {proof['leaf_index']} under batch root {proof['batch_root']}"
+           if proof.get("format") == "phr-proof/2" else f"anchored by {proof['owner']}")
+    print(f"VERIFIED: record {proof['record_id']} (sha256 {proof['record_hash']}) {how}\n"
           f"  in block {proof['block_number']} ({proof['block_hash']}), tx {proof['tx_hash']}, chain {proof['chain_id']}")
     return 0
 

@@ -26,8 +26,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     with app.app_context():
-        worker = Worker(db.session(), services.ledger(), faucet_key=app.config["FAUCET_KEY"],
-                        confirmations=app.config["CONFIRMATIONS"])
+        cfg = app.config
+        worker = Worker(db.session(), services.ledger(), faucet_key=cfg["FAUCET_KEY"],
+                        confirmations=cfg["CONFIRMATIONS"], batcher_key=cfg.get("BATCHER_KEY"),
+                        batch_window=cfg.get("BATCH_WINDOW_SECONDS", 1.0), batch_max=cfg.get("BATCH_MAX", 256))
         logging.getLogger("phr.worker").info("anchoring worker started (confirmations=%s)", worker.confirmations)
         worker.run(poll=app.config.get("WORKER_POLL_SECONDS", 0.5), stop=lambda: stopping)
     return 0

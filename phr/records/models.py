@@ -23,8 +23,9 @@ class ChainJob(Base):
     __table_args__ = (UniqueConstraint("sender", "nonce"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # anchor | grant | revoke | log
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # anchor | grant | revoke | log | batch
+    # None for the platform's own transactions (``batch``: anchorBatch signed by the batcher key).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"), index=True)
     sender: Mapped[str] = mapped_column(String(42))
     nonce: Mapped[int] = mapped_column(Integer)
@@ -60,6 +61,8 @@ class Record(Base):
     size: Mapped[int] = mapped_column(Integer)
     resource_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # Batch mode only: the owner's EIP-191 signature over the leaf fields (see phr.batchproof).
+    owner_signature: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
@@ -67,6 +70,7 @@ class Record(Base):
         primaryjoin="and_(ChainJob.record_id == Record.id, ChainJob.kind == 'anchor')",
         viewonly=True, uselist=False,
     )
+    batch_member: Mapped[BatchMember | None] = relationship(viewonly=True, uselist=False)
 
 
 class RecordKey(Base):
@@ -92,3 +96,38 @@ class PendingUpload(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AnchorBatch(Base):
+    """One Merkle root of owner-signed record leaves, anchored by one ``anchorBatch`` transaction (``job``)."""
+
+    __tablename__ = "anchor_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    root: Mapped[str] = mapped_column(String(64), unique=True)
+    count: Mapped[int] = mapped_column(Integer)
+    job_id: Mapped[int] = mapped_column(ForeignKey("chain_jobs.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    job: Mapped[ChainJob] = relationship()
+
+
+class BatchMember(Base):
+    """A batch-mode record's place in the anchoring queue, committed with the record itself.
+
+    ``batch_id`` is None while the record waits for the next batch; the worker
+    then sets it together with ``leaf_index`` and ``merkle_path`` (JSON list of
+    hex siblings) in the same database transaction that stores the signed
+    ``anchorBatch`` transaction. If that transaction fails for good, the worker
+    clears them again and the record joins a later batch.
+    """
+
+    __tablename__ = "batch_members"
+
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("anchor_batches.id"), index=True)
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+    merkle_path: Mapped[str | None] = mapped_column(Text)
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+    batch: Mapped[AnchorBatch | None] = relationship()

@@ -16,8 +16,9 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
 
-from .. import db, merkle, services, vault
+from .. import batchproof, db, merkle, services, vault
 from ..anchoring import sign_and_enqueue
 from ..custody import KeyBundle
 from ..fhirbundle import canonical_bytes, validate_bundle
@@ -25,7 +26,7 @@ from ..importer import ImportRejected, import_file
 from ..ledger import ChainError
 from ..models import User
 from ..storage import ObjectMissing, StorageError
-from .models import ChainJob, PendingUpload, Record, RecordKey
+from .models import AnchorBatch, BatchMember, ChainJob, PendingUpload, Record, RecordKey
 
 CONTAINER_MAGIC = b"PHRREC1\n"
 DISCLOSURE_KEY_BYTES = 32
@@ -191,9 +192,16 @@ def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: 
         for reader_id, wrapped in sealed.wrapped_keys.items():
             session.add(RecordKey(record_id=record_id, user_id=int(reader_id), wrapped_key=wrapped))
         chain = services.ledger()
-        sign_and_enqueue(session, chain, author_keys.eth_private, "anchor",
-                         [bytes.fromhex(record_id), bytes.fromhex(digest), root, storage_key, owner.eth_address],
-                         kind="anchor", user_id=author.id, record_id=record_id, chain_id=services.chain_id())
+        if _batched(owner, author):
+            # The owner's consent, signed here in their session; the worker anchors it under a batch root.
+            fields = batchproof.LeafFields(services.chain_id(), chain.address, record_id, digest, root.hex(),
+                                           storage_key, owner.eth_address)
+            record.owner_signature = batchproof.sign(fields, author_keys.eth_private)
+            session.add(BatchMember(record_id=record_id))
+        else:
+            sign_and_enqueue(session, chain, author_keys.eth_private, "anchor",
+                             [bytes.fromhex(record_id), bytes.fromhex(digest), root, storage_key, owner.eth_address],
+                             kind="anchor", user_id=author.id, record_id=record_id, chain_id=services.chain_id())
         session.commit()
     except BaseException as exc:
         session.rollback()
@@ -202,6 +210,12 @@ def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: 
             raise RecordError(f"The record could not be queued for anchoring: {exc}") from None
         raise
     return record
+
+
+def _batched(owner: User, author: User) -> bool:
+    """Batch mode covers the owner's own uploads; a doctor writing for a patient anchors per record (their write
+    grant is checked on chain by ``anchor``, and the owner's key is not in the doctor's session)."""
+    return current_app.config.get("ANCHOR_MODE", "record") == "batch" and owner.id == author.id
 
 
 def _delete_quietly(storage_key: str) -> None:
@@ -216,6 +230,20 @@ def records_for(user: User) -> list[Record]:
     """The user's own records, latest first."""
     return list(db.session().scalars(
         select(Record).where(Record.owner_id == user.id).order_by(Record.created_at.desc())))
+
+
+def records_page(user: User, page: int, per_page: int) -> tuple[list[Record], bool]:
+    """Page ``page`` (from 1) of the user's records, latest first, and whether older ones follow.
+
+    Loads each shown record's anchoring job or batch with it, so a page costs a
+    fixed number of queries however many records the user has.
+    """
+    rows = list(db.session().scalars(
+        select(Record).where(Record.owner_id == user.id).order_by(Record.created_at.desc(), Record.id)
+        .offset((max(page, 1) - 1) * per_page).limit(per_page + 1)
+        .options(selectinload(Record.anchor_job), selectinload(Record.author),
+                 selectinload(Record.batch_member).selectinload(BatchMember.batch).selectinload(AnchorBatch.job))))
+    return rows[:per_page], len(rows) > per_page
 
 
 def load_record_for(user: User, record_id: str) -> Record:
@@ -274,6 +302,8 @@ def open_record(record: Record, user: User, keys: KeyBundle) -> Opened:
 
 
 def _compare(record: Record, computed: str | None) -> Integrity:
+    if record.batch_member is not None:
+        return _compare_batched(record, computed)
     job = record.anchor_job
     try:
         anchor = services.ledger().get_anchor(bytes.fromhex(record.id))
@@ -293,6 +323,51 @@ def _compare(record: Record, computed: str | None) -> Integrity:
                      job.tx_hash if job else None, datetime.fromtimestamp(anchor.anchored_at, timezone.utc))
 
 
+def _leaf_fields(record: Record, record_hash: str) -> batchproof.LeafFields:
+    return batchproof.LeafFields(services.chain_id(), services.ledger().address, record.id, record_hash,
+                                 record.resources_root, record.storage_key, record.owner.eth_address)
+
+
+def _compare_batched(record: Record, computed: str | None) -> Integrity:
+    """Recomputed hash → owner-signed leaf → Merkle path → the batch root on chain (``getBatch``)."""
+    member = record.batch_member
+    label = "SHA-256 (batch leaf)"
+    if computed is None:
+        return Integrity("modified", "MODIFIED: the stored content fails authentication — it was altered or "
+                         "replaced after upload.", None, record.sha256, hash_label=label)
+    batch = member.batch
+    if batch is None or batch.job.status != "confirmed":
+        state = batch.job.status if batch else "waiting for the next batch"
+        return Integrity("pending", f"Not anchored yet ({state}); it cannot be verified until it is.", computed,
+                         hash_label=label)
+    try:
+        on_chain = services.ledger().get_batch(bytes.fromhex(batch.root))
+    except ChainError as exc:
+        return Integrity("unverifiable", f"Could not reach the chain to verify this record ({exc}).", computed,
+                         hash_label=label)
+    if on_chain is None:
+        return Integrity("modified", "MODIFIED: the chain holds no batch under this record's root.", computed,
+                         None, hash_label=label)
+    siblings = [bytes.fromhex(h) for h in json.loads(member.merkle_path)]
+    problems = batchproof.check(_leaf_fields(record, computed), record.owner_signature or b"", member.leaf_index,
+                                on_chain.count, siblings, bytes.fromhex(batch.root))
+    if problems:
+        return Integrity("modified", "MODIFIED: stored content does not match the chain (" + "; ".join(problems)
+                         + ").", computed, record.sha256, on_chain.block_number, hash_label=label)
+    return Integrity("verified", f"Verified against the chain: signed by the owner, leaf {member.leaf_index + 1} of "
+                     f"{on_chain.count} under batch root 0x{batch.root}.", computed, record.sha256,
+                     on_chain.block_number, batch.job.tx_hash,
+                     datetime.fromtimestamp(on_chain.anchored_at, timezone.utc), label)
+
+
+def anchor_job(record: Record) -> ChainJob | None:
+    """The transaction that anchors ``record``: its own ``anchor`` job, or its batch's ``anchorBatch`` job."""
+    member = record.batch_member
+    if member is not None:
+        return member.batch.job if member.batch is not None else None
+    return record.anchor_job
+
+
 # ----- anchor state and proofs -----------------------------------------------------
 @dataclass(frozen=True)
 class AnchorState:
@@ -306,7 +381,9 @@ class AnchorState:
 
 def anchor_state(record: Record) -> AnchorState:
     """The honest anchoring status of ``record``, from its outbox job."""
-    job = record.anchor_job
+    job = anchor_job(record)
+    if job is None and record.batch_member is not None:
+        return AnchorState("queued", "Queued for the next anchoring batch", False, None)
     if job is None:
         return AnchorState("failed", "Not queued for anchoring.", True, None)
     if job.status == "confirmed":
@@ -323,9 +400,32 @@ def anchor_state(record: Record) -> AnchorState:
 
 def proof_for(record: Record) -> dict:
     """The proof file: everything an outsider needs to check the bundle against the chain."""
-    job = record.anchor_job
+    job = anchor_job(record)
     if job is None or job.status != "confirmed":
         raise RecordError("This record is not anchored yet; its proof will be available once it is.")
+    member = record.batch_member
+    if member is not None:
+        return {
+            "format": "phr-proof/2",
+            "record_id": "0x" + record.id,
+            "record_hash": "0x" + record.sha256,
+            "resources_root": "0x" + record.resources_root,
+            "hash_algorithm": "sha256",
+            "chain_id": services.chain_id(),
+            "contract_address": services.ledger().address,
+            "owner": record.owner.eth_address,
+            "storage_key": record.storage_key,
+            "owner_signature": "0x" + record.owner_signature.hex(),
+            "batch_root": "0x" + member.batch.root,
+            "batch_count": member.batch.count,
+            "leaf_index": member.leaf_index,
+            "merkle_path": ["0x" + h for h in json.loads(member.merkle_path)],
+            "tx_hash": job.tx_hash,
+            "block_number": job.block_number,
+            "block_hash": job.block_hash,
+            "batch_submitter": job.sender,
+            "anchored_at": job.mined_at.isoformat() if job.mined_at else None,
+        }
     return {
         "format": "phr-proof/1",
         "record_id": "0x" + record.id,

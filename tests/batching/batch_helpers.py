@@ -1,0 +1,82 @@
+"""Helpers for batched anchoring tests on the real devnet: worker rounds, chain events, worker environment."""
+from __future__ import annotations
+
+import os
+import time
+
+from phr import db, services
+from phr.anchoring import Worker
+from phr.records.models import AnchorBatch, BatchMember, ChainJob
+
+
+def members(app) -> list[BatchMember]:
+    with app.app_context():
+        return list(db.session().query(BatchMember).order_by(BatchMember.queued_at))
+
+
+def batches(app) -> list[AnchorBatch]:
+    with app.app_context():
+        return list(db.session().query(AnchorBatch).order_by(AnchorBatch.id))
+
+
+def batch_jobs(app) -> list[ChainJob]:
+    with app.app_context():
+        return list(db.session().query(ChainJob).filter_by(kind="batch").order_by(ChainJob.id))
+
+
+def all_batched_and_confirmed(app):
+    """True once every waiting record is in a batch whose transaction is confirmed."""
+    def done():
+        with app.app_context():
+            session = db.session()
+            waiting = session.query(BatchMember).filter(BatchMember.batch_id.is_(None)).count()
+            open_jobs = session.query(ChainJob).filter(ChainJob.status != "confirmed").count()
+            return waiting == 0 and open_jobs == 0
+    return done
+
+
+def drive_batches(app, until, timeout: float = 60.0) -> None:
+    """Run anchoring rounds in-process (with the app's batch settings) until ``until()`` is true."""
+    deadline = time.monotonic() + timeout
+    with app.app_context():
+        cfg = app.config
+        worker = Worker(db.session(), services.ledger(), faucet_key=cfg["FAUCET_KEY"],
+                        confirmations=cfg["CONFIRMATIONS"], batch_window=cfg["BATCH_WINDOW_SECONDS"],
+                        batch_max=cfg["BATCH_MAX"])
+        while not until():
+            assert time.monotonic() < deadline, "batched anchoring did not finish in time"
+            worker.process_once()
+            db.session().expire_all()
+            time.sleep(0.2)
+
+
+def batch_events(app) -> dict[str, int]:
+    """How many BatchAnchored events the chain holds per root (hex, no 0x)."""
+    with app.app_context():
+        counts: dict[str, int] = {}
+        for log in services.ledger().contract.events.BatchAnchored().get_logs(from_block=0):
+            root = log["args"]["root"].hex()
+            counts[root] = counts.get(root, 0) + 1
+        return counts
+
+
+def anchored_events(app, record_ids) -> int:
+    """How many per-record Anchored events name any of ``record_ids``."""
+    with app.app_context():
+        logs = services.ledger().contract.events.Anchored().get_logs(from_block=0)
+        return sum(1 for log in logs if log["args"]["recordId"].hex() in set(record_ids))
+
+
+def worker_env(app) -> dict:
+    """The ``PHR_*`` environment of a worker process for ``app`` (batch mode)."""
+    cfg = app.config
+    return {
+        "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
+        "PHR_SECRET_KEY": cfg["SECRET_KEY"], "PHR_DATABASE_URL": cfg["DATABASE_URL"],
+        "PHR_INSTANCE_DIR": cfg["INSTANCE_DIR"], "PHR_S3_ENDPOINT": cfg["S3_ENDPOINT"],
+        "PHR_S3_ACCESS_KEY": cfg["S3_ACCESS_KEY"], "PHR_S3_SECRET_KEY": cfg["S3_SECRET_KEY"],
+        "PHR_S3_BUCKET": cfg["S3_BUCKET"], "PHR_RPC_URLS": ",".join(cfg["RPC_URLS"]),
+        "PHR_CONTRACT_ADDRESS": cfg["CONTRACT_ADDRESS"], "PHR_CHAIN_ID": str(cfg["CHAIN_ID"]),
+        "PHR_FAUCET_KEY": cfg["FAUCET_KEY"], "PHR_CONFIRMATIONS": "2",
+        "PHR_ANCHOR_MODE": "batch", "PHR_BATCH_WINDOW_SECONDS": "0.5",
+    }

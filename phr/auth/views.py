@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import vault
-from . import service
+from . import service, throttle
 from .forms import ChangePasswordForm, EmptyForm, LoginForm, RecoverForm, RegisterForm, UnlockForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -86,16 +86,26 @@ def register():
 def login():
     form = LoginForm()
     error = None
+    status = 200
     if form.validate_on_submit():
         try:
+            throttle.check(form.email.data, request.remote_addr)
             login = service.authenticate(form.email.data, form.password.data)
+        except throttle.TooManyAttempts as exc:
+            error, status = str(exc), 429
         except service.InvalidCredentials as exc:
+            throttle.failed(form.email.data, request.remote_addr)
             error = str(exc)
         else:
+            throttle.succeeded(form.email.data)
             _begin(login)
             return redirect(_safe_next(url_for(".account")), 303)
-    status = 422 if (error or form.errors) else 200
-    return render_template("auth/login.html", form=form, error=error), status
+    if status == 200 and (error or form.errors):
+        status = 422
+    resp = make_response(render_template("auth/login.html", form=form, error=error), status)
+    if status == 429:
+        resp.headers["Retry-After"] = str(throttle.WINDOW.seconds)
+    return resp
 
 
 @bp.post("/logout")
@@ -190,23 +200,30 @@ def change_password():
 def recover():
     form = RecoverForm()
     error = None
+    status = 200
     if form.validate_on_submit():
         try:
+            throttle.check(form.email.data, request.remote_addr)
             login = service.recover(
                 form.email.data, form.new_password.data, recovery_code=form.recovery_code.data or "",
                 key_file=form.key_file.data.read() if form.key_file.data else b"",
                 passphrase=form.passphrase.data or "",
             )
+        except throttle.TooManyAttempts as exc:
+            error, status = str(exc), 429
         except service.InvalidCredentials as exc:
+            throttle.failed(form.email.data, request.remote_addr)
             error = str(exc)
         else:
+            throttle.succeeded(form.email.data)
             _begin(login)
             if login.user.custody == "platform":
                 flash(_("Password reset. Here is your NEW recovery code: the old one no longer works."), "info")
                 return redirect(url_for(".kit"), 303)
             flash(_("Password reset."), "info")
             return redirect(url_for(".account"), 303)
-    status = 422 if (error or form.errors) else 200
+    if status == 200 and (error or form.errors):
+        status = 422
     return render_template("auth/recover.html", form=form, error=error), status
 
 

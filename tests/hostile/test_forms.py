@@ -3,7 +3,7 @@ import re
 
 import pytest
 from auth_helpers import DOCTOR, PASSWORD
-from conftest import row_counts
+from hostile_helpers import row_counts
 from web_helpers import DATA, Patient
 
 INJECTION = "<script>alert('x')</script>' OR '1'='1'; DROP TABLE users; --"

@@ -5,7 +5,7 @@ import time
 
 import pytest
 from hostile_cases import UPLOADS
-from conftest import row_counts
+from hostile_helpers import row_counts
 
 BIG = 100 * 1024 * 1024
 # Werkzeug's test client spools request bodies over 500 KB to a temporary file it never closes

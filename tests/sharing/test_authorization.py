@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from auth_helpers import DOCTOR
-from conftest import grant
+from sharing_helpers import grant
 from web_helpers import Patient
 
 from phr import db, services

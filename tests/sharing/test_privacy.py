@@ -2,7 +2,7 @@
 import json
 import re
 
-from conftest import grant
+from sharing_helpers import grant
 
 from phr import db
 from phr.sharing.models import RecordShare, ShareKey

@@ -1,7 +1,7 @@
 """The paper's exchange scenario end to end on the real devnet and object store."""
 import re
 
-from conftest import grant
+from sharing_helpers import grant
 
 from phr import db, services
 from phr.records.models import Record

@@ -18,6 +18,7 @@ from .forms import UploadForm
 bp = Blueprint("records", __name__, url_prefix="/records")
 
 TIMELINE_RECORDS = 20  # records decrypted into the merged timeline; older ones are listed and one click away
+TIMELINE_PAGE = 50  # rows per page of the records list (?page=2 … via "Older records")
 
 
 def _fragment_wanted() -> bool:
@@ -44,12 +45,14 @@ def _too_large(_exc):
 @bp.get("/")
 @role_required("patient")
 def timeline():
-    records = service.records_for(current_user)
-    keys = current_keys()
-    shown = records[:TIMELINE_RECORDS]
-    views = [_view(service.open_record(r, current_user, keys)) for r in shown]
-    views = [v for v in views if v is not None]
-    return render_template("records/timeline.html", records=records, more=len(records) - len(shown),
+    # Cost follows what is shown, not what is stored: one page of rows, and the merged view on page 1 only.
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    records, older = service.records_page(current_user, page, TIMELINE_PAGE)
+    shown = records[:TIMELINE_RECORDS] if page == 1 else []
+    keys = current_keys() if shown else None
+    views = [v for v in (_view(service.open_record(r, current_user, keys)) for r in shown) if v is not None]
+    return render_template("records/timeline.html", records=records, page=page, older=older,
+                           merged=len(shown), more=page == 1 and (older or len(records) > len(shown)),
                            states={r.id: service.anchor_state(r) for r in records},
                            view=viewer.merge_views(views) if views else None)
 

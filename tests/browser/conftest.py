@@ -1,0 +1,167 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the real stack.
+
+The app runs under real gunicorn (2 workers) with the anchoring worker beside it
+(``python -m phr.worker``), both on a fresh SQLite database and the session's
+geth devnet, registry and S3 server. Production settings (strong KDF) apply:
+nothing here is test-only configuration. Every page a test opens is watched for
+console errors and Content-Security-Policy violations.
+
+Chromium comes from apt (scripts/setup.sh); tests skip when it is missing.
+Never ``playwright install``.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from phr import db
+from phr.storage import Storage
+
+CHROMIUM = os.environ.get("PHR_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+
+# Runs before any page script (init scripts are not subject to the page's CSP): report violations on the console.
+_CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") +
+                " at " + e.sourceFile + ":" + e.lineNumber);
+});
+"""
+
+sync_api = pytest.importorskip("playwright.sync_api")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no Chromium at {CHROMIUM} (scripts/setup.sh installs Debian's package)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    base: str
+    env: dict
+    logs: Path
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, devnet, registry, objectstore) -> Iterator[Server]:
+    """gunicorn -w 2 plus the anchoring worker, configured only through PHR_* variables, as in production."""
+    tmp = tmp_path_factory.mktemp("browser-app")
+    store = Storage(objectstore.endpoint, objectstore.access_key, objectstore.secret_key, "browser-" + secrets.token_hex(4))
+    store.ensure_bucket()
+    url = f"sqlite:///{tmp / 'phr.sqlite3'}"
+    db.upgrade(url)
+    port = _free_port()
+    env = {**os.environ, "PHR_SECRET_KEY": secrets.token_hex(32), "PHR_DATABASE_URL": url, "PHR_INSTANCE_DIR": str(tmp),
+           "PHR_S3_ENDPOINT": objectstore.endpoint, "PHR_S3_ACCESS_KEY": objectstore.access_key,
+           "PHR_S3_SECRET_KEY": objectstore.secret_key, "PHR_S3_BUCKET": store.bucket,
+           "PHR_RPC_URLS": ",".join(devnet.rpc_urls), "PHR_CONTRACT_ADDRESS": registry,
+           "PHR_CHAIN_ID": str(devnet.chain_id), "PHR_FAUCET_KEY": devnet.faucet_key}
+    logs = tmp / "logs"
+    logs.mkdir()
+    procs = []
+    with open(logs / "gunicorn.log", "wb") as web_log, open(logs / "worker.log", "wb") as worker_log:
+        procs.append(subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "phr:create_app()"],
+                                      env=env, stdout=web_log, stderr=subprocess.STDOUT, cwd=ROOT))
+        procs.append(subprocess.Popen([sys.executable, "-m", "phr.worker"], env=env, stdout=worker_log,
+                                      stderr=subprocess.STDOUT, cwd=ROOT))
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                for p in procs:
+                    assert p.poll() is None, (logs / "gunicorn.log").read_text() + (logs / "worker.log").read_text()
+                try:
+                    if requests.get(base + "/auth/login", timeout=2).status_code == 200:
+                        break
+                except (requests.ConnectionError, requests.Timeout):  # workers not ready yet
+                    pass
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+            yield Server(base, env, logs)
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Watched:
+    """A page plus every console error and CSP violation it reported."""
+
+    page: object
+    problems: list[str] = field(default_factory=list)
+
+    def __getattr__(self, name):
+        return getattr(self.page, name)
+
+
+@pytest.fixture
+def new_page(chromium, server):
+    """``new_page(js=True, locale="en-US")``: a fresh browser profile (own cookies) on the app.
+
+    At the end of the test, no page may have logged a console error or a CSP violation.
+    """
+    contexts, pages = [], []
+
+    def make(js: bool = True, locale: str = "en-US", width: int = 1100) -> Watched:
+        context = chromium.new_context(base_url=server.base, java_script_enabled=js, locale=locale,
+                                       viewport={"width": width, "height": 900},
+                                       extra_http_headers={"Accept-Language": locale})
+        context.set_default_timeout(15_000)
+        context.add_init_script(_CSP_WATCH)
+        page = Watched(context.new_page())
+        page.page.on("console", lambda msg: msg.type == "error" and page.problems.append(f"console: {msg.text}"))
+        page.page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
+        contexts.append(context)
+        pages.append(page)
+        return page
+
+    yield make
+    problems = [p for page in pages for p in page.problems if not _expected(p)]
+    for context in contexts:
+        context.close()
+    assert not problems, problems
+
+
+def _expected(problem: str) -> bool:
+    """Console noise that is the point of a test: the 404 page a revoked doctor is shown."""
+    return "the server responded with a status of 404" in problem
+
+
+def shot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,64 @@
+"""What a person does in the browser, as small functions over a Playwright page."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+PASSWORD = "correct horse battery staple"
+DATA = Path(__file__).resolve().parents[1] / "data"
+SCENARIO = DATA / "mhb" / "scenario.xml"
+
+
+def register(page, email: str, name: str, *, doctor: dict | None = None) -> str:
+    """Fill in the registration form, save the recovery kit, and return the recovery code."""
+    page.goto("/auth/register")
+    page.fill("#email", email)
+    page.fill("#display_name", name)
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    if doctor:
+        page.check("input[name=role][value=doctor]")
+        page.fill("#country", doctor["country"])
+        page.fill("#institution", doctor["institution"])
+        page.fill("#licence_no", doctor["licence_no"])
+    page.locator("form[action$='/auth/register'] button[type=submit]").click()
+    page.wait_for_url("**/auth/kit")
+    code = page.locator(".recovery-code").inner_text().strip()
+    assert re.fullmatch(r"[A-Z0-9-]{10,}", code), code
+    page.locator("form[action$='/auth/kit/done'] button").click()
+    page.wait_for_load_state()
+    return code
+
+
+def upload(page, path: Path = SCENARIO) -> None:
+    """Choose the file and check it; the preview replaces the form (htmx) or arrives as a page (no JS)."""
+    page.goto("/records/upload")
+    page.set_input_files("#file", str(path))
+    page.locator("form[action$='/records/upload'] button[type=submit]").click()
+    page.locator("#preview-title").wait_for()
+
+
+def confirm(page) -> str:
+    """Press "Encrypt, store and anchor"; returns the new record's id (from the record page's URL)."""
+    page.locator("form[action*='/confirm'] button").click()
+    page.wait_for_url(re.compile(r"/records/[0-9a-f]{64}$"))
+    return page.url.rsplit("/", 1)[1]
+
+
+def reload_until(page, check, timeout: float = 90.0, every: float = 1.0) -> None:
+    """Reload the page (as a person without JS would) until ``check()`` holds; bounded."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"gave up waiting on {page.url}"
+        time.sleep(every)
+        page.reload()
+
+
+def visible_text(page) -> str:
+    """The page's visible words, minus parts marked lang="en" (server messages kept in English on purpose)."""
+    return page.evaluate("""() => {
+      const copy = document.body.cloneNode(true);
+      copy.querySelectorAll('[lang="en"], code, .mono, script').forEach((el) => el.remove());
+      return document.title + "\\n" + copy.innerText;
+    }""")

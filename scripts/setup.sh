@@ -32,9 +32,10 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 fi
 
 # Chromium for the browser tests (tests/browser), from Debian's archive; Playwright drives it, never downloads one.
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "setup: installing Chromium (apt) for the browser tests"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+# The CJK and Thai fonts make the screenshots of translated pages readable.
+if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-noto-cjk fonts-thai-tlwg >/dev/null 2>&1; then
+  echo "setup: installing Chromium and CJK/Thai fonts (apt) for the browser tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-thai-tlwg >/dev/null
 fi
 
 .venv/bin/python -c "from phr.devnet.toolchain import ensure_geth; print('setup: geth at', ensure_geth())"

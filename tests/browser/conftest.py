@@ -160,8 +160,19 @@ def _expected(problem: str) -> bool:
     return "the server responded with a status of 404" in problem
 
 
-def shot(page, name: str) -> Path:
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def shot(page, name: str, docs: str | None = None) -> Path:
+    """Save a full-page screenshot to test-artifacts/screenshots/ (git-ignored).
+
+    With ``PHR_DOCS_SCREENSHOTS=1``, shots given a ``docs`` name are also saved, one screen high,
+    to docs/screenshots/ for the README.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    if docs and os.environ.get("PHR_DOCS_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{docs}.png"))
     return path

@@ -18,7 +18,7 @@ def test_patient_uploads_shares_and_revokes_doctor_reads_adds_a_visit_and_is_ref
     upload(patient)
     assert patient.evaluate("document.activeElement.id") == "preview-title"
     assert "/records/upload" in patient.url  # no navigation: the preview came as a fragment
-    shot(patient, "1-upload-preview")
+    shot(patient, "1-upload-preview", docs="upload-preview")
 
     # Confirm, then watch the status fragment poll itself until the record is anchored — without a reload.
     record_id = confirm(patient)
@@ -27,7 +27,7 @@ def test_patient_uploads_shares_and_revokes_doctor_reads_adds_a_visit_and_is_ref
     status.get_by_text(re.compile(r"Anchored in block \d+")).wait_for(timeout=90_000)
     assert patient.evaluate("window.__samePage === true"), "the page was reloaded"
     assert "hx-trigger" not in status.evaluate("el => el.outerHTML")  # polling stopped by itself
-    shot(patient, "2-record-anchored")
+    shot(patient, "2-record-anchored", docs="record-anchored")
 
     # The timeline: visits latest first, the medication history across visits.
     patient.get_by_role("link", name="My records").click()
@@ -43,7 +43,7 @@ def test_patient_uploads_shares_and_revokes_doctor_reads_adds_a_visit_and_is_ref
     assert re.search(r"/blocks/\d+$", patient.url)
     anchors = patient.locator("table.anchors").inner_text()
     assert "You" in anchors and "matches the chain" in anchors
-    shot(patient, "4-block")
+    shot(patient, "4-block", docs="block")
 
     # A doctor in the Philippines registers.
     doctor = new_page()
@@ -58,7 +58,7 @@ def test_patient_uploads_shares_and_revokes_doctor_reads_adds_a_visit_and_is_ref
     granted = patient.locator("#granted li.card", has_text="Dr Maria Santos")
     granted.wait_for()
     reload_until(patient, lambda: "Confirmed on chain" in granted.inner_text())
-    shot(patient, "5-sharing")
+    shot(patient, "5-sharing", docs="sharing")
 
     # The doctor opens the patient's history, verified against the chain.
     doctor.get_by_role("link", name="My patients").click()
@@ -66,7 +66,7 @@ def test_patient_uploads_shares_and_revokes_doctor_reads_adds_a_visit_and_is_ref
     reload_until(doctor, lambda: "Verified against the chain" in doctor.inner_text("main"))
     history = doctor.inner_text("main")
     assert all(drug in history for drug in DRUGS)
-    shot(doctor, "6-doctor-reads")
+    shot(doctor, "6-doctor-reads", docs="doctor-reads")
 
     # She adds a visit with a prescription.
     doctor.get_by_role("link", name="Add a visit").click()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, redirect, request, url_for
-from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask_babel import Babel, format_date, format_datetime, get_locale, get_translations, gettext, ngettext
 
 # Locale id (translation folder name) → name shown in the switch, in its own language.
 LANGUAGES = {"en": "English", "zh_Hant_TW": "繁體中文", "th": "ไทย"}
@@ -60,9 +60,42 @@ def set_language():
     return resp
 
 
+class _FormTranslations:
+    """WTForms' built-in messages ("This field is required.", …) from our catalogs.
+
+    Flask-WTF would load WTForms' own catalogs, which have no Thai and map zh_Hant_TW to
+    Simplified Chinese; it uses whatever ``request.wtforms_translations`` holds, so we put this there.
+    """
+
+    def ugettext(self, string: str) -> str:
+        return get_translations().ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return get_translations().ungettext(singular, plural, n)
+
+
+def _form_translations() -> None:
+    request.wtforms_translations = _FormTranslations()
+
+
+def _wtforms_messages() -> None:  # never called: marks the WTForms messages our forms can show, for pybabel
+    gettext("This field is required.")
+    gettext("Invalid input.")
+    gettext("Not a valid choice.")
+    gettext("Not a valid integer value.")
+    gettext("Not a valid date value.")
+    gettext("Number must be between %(min)s and %(max)s.")
+    gettext("Field must be between %(min)d and %(max)d characters long.")
+    ngettext("Field must be at least %(min)d character long.", "Field must be at least %(min)d characters long.", 1)
+    ngettext("Field cannot be longer than %(max)d character.", "Field cannot be longer than %(max)d characters.", 1)
+    ngettext("'%(value)s' is not a valid choice for this field.", "'%(value)s' are not valid choices for this field.",
+             1)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.register_blueprint(bp)
+    app.before_request(_form_translations)
     app.jinja_env.globals.update(
         LANGUAGES=LANGUAGES, html_lang=html_lang, get_locale=get_locale,
         format_date=format_date, format_datetime=format_datetime,

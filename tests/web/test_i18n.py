@@ -87,6 +87,12 @@ def test_language_switch_is_remembered_in_a_cookie(auth, client):
     # Form labels and validation errors are translated too.
     errors = auth.post("/auth/register", {"email": "nope"}).get_data(as_text=True)
     assert "กรอกที่อยู่อีเมลที่ถูกต้อง" in errors and "รหัสผ่าน" in errors
+    assert "ต้องกรอกช่องนี้" in errors and "This field is required." not in errors  # WTForms' own messages too
+
+
+def test_wtforms_messages_are_traditional_chinese_not_simplified(auth):
+    page = auth.post("/auth/login", {}, headers={"Accept-Language": "zh-TW"}).get_data(as_text=True)
+    assert "此欄位為必填。" in page and "该字段" not in page
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "javascript:alert(1)", ""])

@@ -91,10 +91,12 @@ class Worker:
         self.batch_window = batch_window
         self.batch_max = batch_max
 
-    def due_jobs(self, limit: int = 100) -> list[ChainJob]:
+    def due_jobs(self, limit: int = 500) -> list[ChainJob]:
+        # Sent and mined jobs are looked at every round (one receipt lookup), so a mined transaction is noticed
+        # within a poll, not after the re-broadcast back-off; re-broadcasting itself still waits for it.
         return list(self.db.scalars(
             select(ChainJob).where(ChainJob.status.in_(PENDING),
-                                   or_(ChainJob.next_attempt_at <= _now(), ChainJob.status == "mined"))
+                                   or_(ChainJob.next_attempt_at <= _now(), ChainJob.status.in_(("sent", "mined"))))
             .order_by(ChainJob.sender, ChainJob.nonce).limit(limit)
         ))
 
@@ -196,6 +198,8 @@ class Worker:
     def _advance(self, job: ChainJob) -> None:
         receipt = self.chain.receipt(job.tx_hash)
         if receipt is None:
+            if job.status == "sent" and _aware(job.next_attempt_at) > _now():
+                return  # not mined yet; re-broadcast after the back-off
             if job.status == "mined":
                 log.warning("job %s: tx %s left the chain (reorg); re-sending", job.id, job.tx_hash)
             self._send(job)

@@ -86,14 +86,14 @@ class KeyBundle:
         return bytes([BUNDLE_V1]) + len(der).to_bytes(2, "big") + der + self.eth_private
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> KeyBundle:
-        """Parse :meth:`to_bytes`; ``ValueError`` if malformed."""
+    def from_bytes(cls, data: bytes, *, authenticated: bool = False) -> KeyBundle:
+        """Parse :meth:`to_bytes`; ``ValueError`` if malformed (``authenticated``: see vault.load_private_der)."""
         if len(data) < 3 + ETH_KEY_BYTES or data[0] != BUNDLE_V1:
             raise ValueError("not a key bundle")
         n = int.from_bytes(data[1:3], "big")
         if len(data) != 3 + n + ETH_KEY_BYTES:
             raise ValueError("not a key bundle")
-        return cls(vault.load_private_der(data[3:3 + n]), data[3 + n:])
+        return cls(vault.load_private_der(data[3:3 + n], authenticated=authenticated), data[3 + n:])
 
     @property
     def public_pem(self) -> bytes:
@@ -264,8 +264,11 @@ def unlocked_keys(session_id: str, session_secret: bytes, *, now: datetime | Non
     if row is None or row.ciphertext is None:
         raise KeysLocked("keys are locked")
     try:
+        # Every request of a logged-in user lands here: the bundle was validated when the session was opened and
+        # has just been authenticated by AES-GCM, so the costly RSA key check is not repeated per request.
         return KeyBundle.from_bytes(
-            vault.unwrap_with_key(row.ciphertext, session_secret, _session_aad(row.id, row.user_id)))
+            vault.unwrap_with_key(row.ciphertext, session_secret, _session_aad(row.id, row.user_id)),
+            authenticated=True)
     except (vault.VaultError, ValueError) as exc:
         raise KeysLocked("keys are locked") from exc
 

@@ -142,6 +142,7 @@ class Ledger:
         self.address = to_checksum_address(contract_address) if contract_address else None
         self._good = 0
         self._providers = [self._connect(u) for u in self.rpc_urls]
+        self._contracts: dict[int, object] = {}
 
     # ----- transport ---------------------------------------------------------
     def _connect(self, url: str) -> Web3:
@@ -174,7 +175,10 @@ class Ledger:
     def _contract_on(self, w3):
         if not self.address:
             raise ChainError("no contract address configured (PHR_CONTRACT_ADDRESS)")
-        return w3.eth.contract(address=self.address, abi=self.artifact["abi"])
+        cached = self._contracts.get(id(w3))
+        if cached is None or cached.address != self.address:  # building one parses the whole ABI: keep it
+            cached = self._contracts[id(w3)] = w3.eth.contract(address=self.address, abi=self.artifact["abi"])
+        return cached
 
     @property
     def contract(self):
@@ -341,17 +345,23 @@ class Ledger:
     def get_anchor(self, record_id: bytes) -> Anchor | None:
         """The anchor of ``record_id``, or None if it was never anchored."""
         rid = _b32(record_id)
-        if not self._view("isAnchored", rid):
-            return None
-        h, root, owner, author, at, block, key = self._view("getAnchor", rid)
+        try:  # one call, not isAnchored + getAnchor: this runs on every view of a record
+            h, root, owner, author, at, block, key = self._view("getAnchor", rid)
+        except (ContractCustomError, ContractLogicError) as exc:
+            if self._revert_reason(exc) == "UnknownRecord":
+                return None
+            raise ChainError(f"getAnchor failed: {self._revert_reason(exc)}") from None
         return Anchor(rid, bytes(h), bytes(root), owner, author, at, block, key)
 
     def get_batch(self, root: bytes) -> Batch | None:
         """The batch anchored under ``root``, or None if there is none."""
         r = _b32(root)
-        if not self._view("isBatchAnchored", r):
-            return None
-        submitter, at, block, count = self._view("getBatch", r)
+        try:
+            submitter, at, block, count = self._view("getBatch", r)
+        except (ContractCustomError, ContractLogicError) as exc:
+            if self._revert_reason(exc) == "UnknownBatch":
+                return None
+            raise ChainError(f"getBatch failed: {self._revert_reason(exc)}") from None
         return Batch(r, submitter, at, block, count)
 
     def grant_of(self, owner: str, reader: str) -> tuple[int, bool, bool]:

@@ -14,6 +14,7 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import abort, current_app, session
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -30,8 +31,8 @@ __all__ = [
 ]
 
 SIGNUP_ROLES = ("patient", "doctor")  # validator operators are created by an administrator, not by sign-up
-BAD_LOGIN = "Email or password is incorrect."
-BAD_RECOVERY = "Email or recovery details are incorrect."
+BAD_LOGIN = _l("Email or password is incorrect.")
+BAD_RECOVERY = _l("Email or recovery details are incorrect.")
 SESSION_KEY = "ks"
 
 
@@ -116,7 +117,7 @@ def register(*, email: str, password: str, role: str, display_name: str, custody
         raise ValueError("self custody needs a key-file passphrase")
     email = normalise_email(email)
     if _user_by_email(email) is not None:
-        raise EmailTaken("An account with this email already exists.")
+        raise EmailTaken(_("An account with this email already exists."))
     profile = _profile()
     bundle = KeyBundle.generate()
     user = User(
@@ -138,7 +139,7 @@ def register(*, email: str, password: str, role: str, display_name: str, custody
         dbs.commit()
     except IntegrityError as exc:
         dbs.rollback()
-        raise EmailTaken("An account with this email already exists.") from exc
+        raise EmailTaken(_("An account with this email already exists.")) from exc
     return _start(user, bundle, kit)
 
 
@@ -168,7 +169,7 @@ def change_password(user: User, current_password: str, new_password: str, keep: 
     """
     profile = _profile()
     if not custody.verify_password(user.password_hash, current_password, profile):
-        raise InvalidCredentials("Current password is incorrect.")
+        raise InvalidCredentials(_("Current password is incorrect."))
     if user.custody == "platform":
         bundle = custody.unwrap_with_password(user.wrapped_keys, current_password)
         user.wrapped_keys = custody.wrap_for_password(bundle, new_password, profile)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
@@ -45,7 +46,7 @@ class RecordNotFound(RecordError):
     """No such record for this user (also said when the user may not read it, so ids leak nothing)."""
 
     def __init__(self):
-        super().__init__("Record not found.")
+        super().__init__(_("Record not found."))
 
 
 class StorageUnavailable(RecordError):
@@ -120,7 +121,7 @@ def stage_upload(user: User, data: bytes, filename: str | None) -> Staged:
 def _pending(user: User, staged_id: str) -> PendingUpload:
     row = db.session().get(PendingUpload, staged_id)
     if row is None or row.user_id != user.id or _aware(row.created_at) < _now() - PENDING_TTL:
-        raise RecordError("This upload has expired or does not exist. Please upload the file again.")
+        raise RecordError(_("This upload has expired or does not exist. Please upload the file again."))
     return row
 
 
@@ -207,7 +208,7 @@ def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: 
         session.rollback()
         _delete_quietly(storage_key)
         if isinstance(exc, ChainError):
-            raise RecordError(f"The record could not be queued for anchoring: {exc}") from None
+            raise RecordError(_("The record could not be queued for anchoring: %(error)s", error=exc)) from None
         raise
     return record
 
@@ -402,7 +403,7 @@ def proof_for(record: Record) -> dict:
     """The proof file: everything an outsider needs to check the bundle against the chain."""
     job = anchor_job(record)
     if job is None or job.status != "confirmed":
-        raise RecordError("This record is not anchored yet; its proof will be available once it is.")
+        raise RecordError(_("This record is not anchored yet; its proof will be available once it is."))
     member = record.batch_member
     if member is not None:
         return {

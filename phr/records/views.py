@@ -38,7 +38,7 @@ def _record_error(exc):
 @bp.app_errorhandler(413)
 def _too_large(_exc):
     limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-    message = f"The file is larger than {limit} MB, the upload limit. Nothing was stored."
+    message = _("The file is larger than %(limit)s MB, the upload limit. Nothing was stored.", limit=limit)
     return render_template("records/error.html", message=message), 413
 
 

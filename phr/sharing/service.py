@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, or_, select
+from flask_babel import gettext as _
 
 from .. import db, merkle, services, vault
 from ..anchoring import sign_and_enqueue
@@ -71,16 +72,16 @@ def grant_access(patient: User, keys: KeyBundle, doctor_id: int, *, record_ids: 
     session = db.session()
     doctor = session.get(User, doctor_id)
     if doctor is None or doctor.role != "doctor":
-        raise SharingError("Choose a registered doctor.")
+        raise SharingError(_("Choose a registered doctor."))
     if expires_at is not None and expires_at <= _now():
-        raise SharingError("The expiry must be in the future.")
+        raise SharingError(_("The expiry must be in the future."))
     if any(g.doctor_id == doctor.id for g in active_grants(patient)):
-        raise SharingError(f"{doctor.display_name} already has access; revoke it first to change it.")
+        raise SharingError(_("%(name)s already has access; revoke it first to change it.", name=doctor.display_name))
     own = {r.id: r for r in records.records_for(patient)}
     if record_ids is not None:
         record_ids = list(dict.fromkeys(record_ids))
         if not record_ids or any(rid not in own for rid in record_ids):
-            raise SharingError("Choose at least one of your records.")
+            raise SharingError(_("Choose at least one of your records."))
     covered = list(own.values()) if record_ids is None else [own[r] for r in record_ids]
     expiry = int(expires_at.timestamp()) if expires_at else 0
     chain, chain_id = services.ledger(), services.chain_id()
@@ -112,7 +113,7 @@ def revoke_access(patient: User, keys: KeyBundle, grant_id: int) -> Grant:
     session = db.session()
     grant = session.get(Grant, grant_id)
     if grant is None or grant.patient_id != patient.id or grant.revoked_at is not None:
-        raise SharingError("That access does not exist or was already revoked.")
+        raise SharingError(_("That access does not exist or was already revoked."))
     doctor = grant.doctor
     chain, chain_id = services.ledger(), services.chain_id()
     own_ids = select(Record.id).where(Record.owner_id == patient.id)
@@ -205,10 +206,11 @@ def set_privacy_tags(patient: User, keys: KeyBundle, record_id: str, hidden: set
     record = records.load_record_for(patient, record_id)
     opened = records.open_record(record, patient, keys)
     if opened.bundle is None or opened.integrity.state == "modified":
-        raise SharingError(f"The record cannot be opened to change what is shared: {opened.integrity.message}")
+        raise SharingError(_("The record cannot be opened to change what is shared: %(reason)s",
+                             reason=opened.integrity.message))
     allowed = {url for url, _ in taggable_items(opened.bundle)}
     if not hidden <= allowed:
-        raise SharingError("Only clinical items of this record can be hidden.")
+        raise SharingError(_("Only clinical items of this record can be hidden."))
     readers = _doctor_readers(record)
     session.execute(delete(PrivacyTag).where(PrivacyTag.record_id == record.id))
     for url in sorted(hidden):
@@ -255,7 +257,7 @@ def _store_share(record: Record, patient: User, opened: records.Opened, hidden: 
     try:
         services.storage().put(key, sealed.ciphertext)
     except StorageError as exc:
-        raise SharingError(f"The shared copy could not be stored ({exc}); nothing changed.") from None
+        raise SharingError(_("The shared copy could not be stored (%(error)s); nothing changed.", error=exc)) from None
     session = db.session()
     session.add(RecordShare(record_id=record.id, storage_key=key))
     session.flush()
@@ -323,8 +325,8 @@ def load_shared_record(doctor: User, record_id: str) -> Record:
         else:
             allowed = services.ledger().can_read(doctor.eth_address, bytes.fromhex(record.id))
     except ChainError:
-        raise SharingError("The chain is unreachable, so your access cannot be checked right now. "
-                           "Please try again shortly.") from None
+        raise SharingError(_("The chain is unreachable, so your access cannot be checked right now. "
+                             "Please try again shortly.")) from None
     if not allowed:
         raise records.RecordNotFound()
     return record
@@ -396,13 +398,13 @@ def add_record_for(doctor: User, keys: KeyBundle, patient_id: int, *, code: str,
     """
     grant = _patient_for(doctor, patient_id).grant
     if grant.scope != "all":
-        raise SharingError("Adding records needs access to all of this patient's records.")
+        raise SharingError(_("Adding records needs access to all of this patient's records."))
     try:
         writable = services.ledger().can_write(doctor.eth_address, grant.patient.eth_address)
     except ChainError:
-        raise SharingError("The chain is unreachable, so your access cannot be checked right now.") from None
+        raise SharingError(_("The chain is unreachable, so your access cannot be checked right now.")) from None
     if not writable:
-        raise SharingError("The patient's grant is not confirmed on the chain yet; try again in a few seconds.")
+        raise SharingError(_("The patient's grant is not confirmed on the chain yet; try again in a few seconds."))
     patient = grant.patient
     bundle = visit_bundle(patient, doctor, code=code, diagnosis=diagnosis, medications=medications, notes=notes)
     readers = [d for d in all_records_readers(patient) if d.id != doctor.id]

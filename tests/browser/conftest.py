@@ -28,6 +28,7 @@ import requests
 
 from phr import db
 from phr.storage import Storage
+from ui import PASSWORD
 
 CHROMIUM = os.environ.get("PHR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -43,6 +44,8 @@ document.addEventListener("securitypolicyviolation", (e) => {
                 " at " + e.sourceFile + ":" + e.lineNumber);
 });
 """
+
+VALIDATOR_EMAIL = "ops@signer-one.example"
 
 sync_api = pytest.importorskip("playwright.sync_api")
 if not Path(CHROMIUM).exists():
@@ -78,6 +81,10 @@ def server(tmp_path_factory, devnet, registry, objectstore) -> Iterator[Server]:
            "PHR_CHAIN_ID": str(devnet.chain_id), "PHR_FAUCET_KEY": devnet.faucet_key}
     logs = tmp / "logs"
     logs.mkdir()
+    # A validator operator exists only through the CLI, bound to their own signer node; created before start-up.
+    subprocess.run([str(BIN / "flask"), "--app", "phr", "create-validator", "--email", VALIDATOR_EMAIL,
+                    "--name", "Signer One Ops", "--node-url", devnet.rpc_urls[0], "--password", PASSWORD],
+                   env=env, cwd=ROOT, check=True, capture_output=True)
     procs = []
     with open(logs / "gunicorn.log", "wb") as web_log, open(logs / "worker.log", "wb") as worker_log:
         procs.append(subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "phr:create_app()"],

@@ -4,15 +4,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import shot
-from ui import confirm, register, upload, visible_text
+from conftest import VALIDATOR_EMAIL, shot
+from ui import confirm, log_in, register, upload, visible_text
 
 # UI wording that must not show through on a translated page (checked on visible text; codes and
 # server messages marked lang="en" are left out, see ui.visible_text).
 ENGLISH = ["Log in", "Log out", "My records", "Upload a record", "Access log", "Account", "Register", "Sharing",
            "Who can see my records", "Check file", "Grant access", "Verified against the chain", "Anchored in block",
            "Records anchored in this block", "System status", "My patients", "Medication history", "Visits",
-           "Language", "Recovery code", "Newest blocks", "latest first", "Doctors with access", "Password"]
+           "Language", "Recovery code", "Newest blocks", "latest first", "Doctors with access", "Password",
+           "Validators", "Current signers", "Your votes", "Cast a vote", "Send vote to my node"]
 
 LANGS = {  # locale id → (Accept-Language of the browser, <html lang>, the header's label of the language switch)
     "en": ("en-US", "en", "Language"),
@@ -66,6 +67,25 @@ def test_every_page_in_each_language(new_page, lang):
     for path in ("/sharing/patients", "/blocks/", "/auth/account"):
         doctor.goto(path)
         check(doctor)
+
+
+@pytest.mark.parametrize("lang", list(LANGS))
+def test_validator_pages_in_each_language(new_page, lang):
+    """A validator operator (created with the CLI) sees Validators and Blocks, and their node's votes."""
+    accept, html_lang, label = LANGS[lang]
+    page = new_page(locale=accept)
+    log_in(page, VALIDATOR_EMAIL)
+    _check(page, lang, html_lang, label)
+    nav = page.locator("nav.site-nav a").all_inner_texts()
+    assert len(nav) == 3  # Validators, Blocks, Account
+    page.locator("nav.site-nav a").first.click()
+    page.wait_for_url("**/validators/")
+    assert page.locator("#signers li").count() == 3 and page.locator("#proposals form").count() >= 1
+    _check(page, lang, html_lang, label)
+    if lang == "en":
+        assert nav[:2] == ["Validators", "Blocks"]
+        assert "(your node)" in page.inner_text("#signers")
+        shot(page, "validators")
 
 
 def test_language_switch_in_the_header_is_remembered(new_page):

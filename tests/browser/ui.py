@@ -31,6 +31,14 @@ def register(page, email: str, name: str, *, doctor: dict | None = None) -> str:
     return code
 
 
+def log_in(page, email: str) -> None:
+    page.goto("/auth/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.locator("form[action*='/auth/login'] button[type=submit]").click()
+    page.wait_for_url("**/auth/account")
+
+
 def upload(page, path: Path = SCENARIO) -> None:
     """Choose the file and check it; the preview replaces the form (htmx) or arrives as a page (no JS)."""
     page.goto("/records/upload")

@@ -90,6 +90,7 @@ def test_patient_uploads_shares_and_revokes_doctor_reads_adds_a_visit_and_is_ref
     patient.once("dialog", lambda dialog: dialog.accept())
     patient.locator("#granted li.card", has_text="Dr Maria Santos").get_by_role("button", name="Revoke").click()
     patient.locator("#granted").get_by_text("No doctor has access to your records.").wait_for()
+    assert patient.evaluate("document.activeElement.id") == "granted"  # focus follows the swap (static/js/app.js)
 
     # The doctor is refused at once.
     assert doctor.goto(visit_url).status == 404

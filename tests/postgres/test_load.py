@@ -1,0 +1,193 @@
+"""Load: 50 concurrent users for 60 s against gunicorn (4 workers) + the anchoring worker + the devnet + PostgreSQL.
+
+Mixed upload / view / share traffic through real HTTP. Asserts behaviour — no server error, every upload
+anchored exactly once — and prints latency figures per action (not asserted: speed belongs to bench/).
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from phr import db
+from phr.config import ROOT
+from phr.devnet import free_port
+
+USERS, PATIENTS = 50, 40
+DURATION = float(os.environ.get("PHR_LOAD_SECONDS", "60"))
+FILE = (Path(__file__).resolve().parent.parent / "data" / "fhir" / "valid-collection.json").read_bytes()
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+PASSWORD = "load test password 1"
+
+
+def _env(database_url, devnet, registry, objectstore, storage, tmp_path) -> dict:
+    return {
+        "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
+        "PHR_SECRET_KEY": "load-test-" + "0" * 32, "PHR_DATABASE_URL": database_url,
+        "PHR_INSTANCE_DIR": str(tmp_path), "PHR_S3_ENDPOINT": objectstore.endpoint,
+        "PHR_S3_ACCESS_KEY": objectstore.access_key, "PHR_S3_SECRET_KEY": objectstore.secret_key,
+        "PHR_S3_BUCKET": storage.bucket, "PHR_RPC_URLS": ",".join(devnet.rpc_urls),
+        "PHR_CONTRACT_ADDRESS": registry, "PHR_CHAIN_ID": str(devnet.chain_id), "PHR_FAUCET_KEY": devnet.faucet_key,
+    }
+
+
+@pytest.fixture
+def server(database_url, devnet, registry, objectstore, storage, tmp_path):
+    db.upgrade(database_url)
+    env = _env(database_url, devnet, registry, objectstore, storage, tmp_path)
+    port = free_port()
+    bin_dir = Path(sys.executable).parent
+    with open(tmp_path / "gunicorn.log", "wb") as web_log, open(tmp_path / "worker.log", "wb") as worker_log:
+        web = subprocess.Popen([str(bin_dir / "gunicorn"), "-w", "4", "--threads", "4", "-b", f"127.0.0.1:{port}",
+                                "--timeout", "120", "phr:create_app()"], env=env, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=web_log)
+        worker = subprocess.Popen([sys.executable, "-m", "phr.worker"], env=env, cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=worker_log)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(base + "/healthz", timeout=2).ok:
+                break
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()[-2000:]
+        time.sleep(0.3)
+    yield base
+    for proc in (web, worker):
+        proc.terminate()
+        proc.wait(30)
+
+
+class User:
+    """One simulated person with a browser session."""
+
+    def __init__(self, base: str, email: str, role: str, stats):
+        self.base, self.email, self.role, self.stats = base, email, role, stats
+        self.http = requests.Session()
+
+    def _timed(self, action: str, method: str, path: str, **kw) -> requests.Response:
+        start = time.perf_counter()
+        resp = self.http.request(method, self.base + path, timeout=120, allow_redirects=False, **kw)
+        self.stats[action].append((time.perf_counter() - start, resp.status_code))
+        return resp
+
+    def _token(self, path: str) -> str:
+        return CSRF.search(self.http.get(self.base + path, timeout=120).text).group(1)
+
+    def register(self):
+        data = {"csrf_token": self._token("/auth/register"), "email": self.email, "display_name": self.email,
+                "password": PASSWORD, "confirm": PASSWORD, "role": self.role, "custody": "platform"}
+        if self.role == "doctor":
+            data |= {"country": "Philippines", "institution": "Load Hospital", "licence_no": "L-1"}
+        resp = self._timed("register", "POST", "/auth/register", data=data)
+        assert resp.status_code == 303, resp.text[-500:]
+        self._timed("kit-done", "POST", "/auth/kit/done", data={"csrf_token": self._token("/auth/kit")})
+
+    def upload(self):
+        token = self._token("/records/upload")
+        preview = self._timed("upload-preview", "POST", "/records/upload", data={"csrf_token": token},
+                              files={"file": ("bundle.json", FILE, "application/json")})
+        action = re.search(r'action="(/records/upload/[0-9a-f]+/confirm)"', preview.text).group(1)
+        self._timed("upload-confirm", "POST", action, data={"csrf_token": CSRF.search(preview.text).group(1)})
+
+    def view(self):
+        page = self._timed("timeline", "GET", "/records/")
+        ids = re.findall(r"/records/([0-9a-f]{64})", page.text)
+        if ids:
+            self._timed("record", "GET", f"/records/{random.choice(ids)}")
+
+    def share(self, doctor_ids: list[str]):
+        page = self.http.get(self.base + "/sharing/", timeout=120).text
+        free = [d for d in doctor_ids if f'name="doctor_id" value="{d}"' in page]
+        if free:
+            self._timed("grant", "POST", "/sharing/grant",
+                        data={"csrf_token": CSRF.search(page).group(1), "doctor_id": random.choice(free), "scope": "all"})
+
+    def doctor_round(self):
+        page = self._timed("doctor-patients", "GET", "/sharing/patients")
+        pids = re.findall(r"/sharing/patients/(\d+)", page.text)
+        if pids:
+            self._timed("doctor-patient", "GET", f"/sharing/patients/{random.choice(pids)}")
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    return statistics.quantiles(samples, n=100)[q - 1] if len(samples) > 1 else samples[0]
+
+
+def test_fifty_users_for_a_minute_get_no_server_error_and_every_upload_anchors(server, database_url, capsys):
+    stats: dict[str, list] = defaultdict(list)
+    users = [User(server, f"p{i}@load.test", "patient", stats) for i in range(PATIENTS)]
+    users += [User(server, f"d{i}@load.test", "doctor", stats) for i in range(USERS - PATIENTS)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(User.register, users))
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        doctor_ids = [str(r[0]) for r in conn.execute(text("SELECT id FROM users WHERE role = 'doctor'"))]
+
+    stop = time.monotonic() + DURATION
+    failures = []
+
+    def run(user: User):
+        rnd = random.Random(user.email)
+        try:
+            while time.monotonic() < stop:
+                if user.role == "doctor":
+                    user.doctor_round()
+                    continue
+                roll = rnd.random()
+                if roll < 0.3:
+                    user.upload()
+                elif roll < 0.9:
+                    user.view()
+                else:
+                    user.share(doctor_ids)
+        except Exception as exc:  # reported below with the user, never swallowed
+            failures.append((user.email, repr(exc)))
+
+    threads = [threading.Thread(target=run, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    errors = [(action, code) for action, samples in stats.items() for _, code in samples if code >= 500]
+    assert failures == [] and errors == []
+    uploads = len(stats["upload-confirm"])
+    assert uploads > 0
+
+    deadline = time.monotonic() + 180
+    while True:
+        with engine.connect() as conn:
+            pending = conn.execute(text("SELECT count(*) FROM chain_jobs WHERE status <> 'confirmed'")).scalar()
+            failed = conn.execute(text("SELECT count(*) FROM chain_jobs WHERE status = 'failed'")).scalar()
+            records, anchored = conn.execute(text(
+                "SELECT count(*), count(j.id) FROM records r LEFT JOIN chain_jobs j ON j.record_id = r.id "
+                "AND j.kind = 'anchor' AND j.status = 'confirmed'")).one()
+        if pending == 0 or failed or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    engine.dispose()
+    assert failed == 0 and pending == 0
+    assert records == anchored == uploads
+
+    with capsys.disabled():
+        print(f"\nload: {USERS} users, {DURATION:.0f} s, gunicorn 4 workers x 4 threads, {uploads} uploads anchored")
+        print(f"{'action':<18}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}")
+        for action in sorted(stats):
+            if action in ("register", "kit-done"):
+                continue
+            times = [t for t, _ in stats[action]]
+            print(f"{action:<18}{len(times):>9}{_percentile(times, 50) * 1000:>9.0f}{_percentile(times, 95) * 1000:>9.0f}")

@@ -1,7 +1,7 @@
 """batched anchoring: owner signatures, batch queue and batches
 
 Revision ID: b7c41e9a0d35
-Revises: 581156311901
+Revises: c3d9a1f2e0b4
 Create Date: 2026-11-25 17:00:00.000000
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = 'b7c41e9a0d35'
-down_revision = '581156311901'
+down_revision = 'c3d9a1f2e0b4'
 branch_labels = None
 depends_on = None
 

@@ -219,6 +219,25 @@ def _batched(owner: User, author: User) -> bool:
     return current_app.config.get("ANCHOR_MODE", "record") == "batch" and owner.id == author.id
 
 
+def sweep_orphans(min_age: timedelta = timedelta(hours=1)) -> list[str]:
+    """Delete stored objects no record or shared copy refers to, older than ``min_age``; returns their keys.
+
+    They exist only when a process died between storing an object and
+    committing its row (the commit failing deletes the object itself).
+    """
+    from ..sharing.models import RecordShare  # sharing builds on records; only this sweep looks back
+
+    session = db.session()
+    known = set(session.scalars(select(Record.storage_key))) | set(session.scalars(select(RecordShare.storage_key)))
+    store = services.storage()
+    cutoff = _now() - min_age
+    orphans = [o.key for prefix in ("records/", "shares/") for o in store.list(prefix)
+               if o.key not in known and (o.modified is None or o.modified <= cutoff)]
+    for key in orphans:
+        store.delete(key)
+    return orphans
+
+
 def _delete_quietly(storage_key: str) -> None:
     try:
         services.storage().delete(storage_key)
@@ -324,18 +343,24 @@ def _compare(record: Record, computed: str | None) -> Integrity:
                      job.tx_hash if job else None, datetime.fromtimestamp(anchor.anchored_at, timezone.utc))
 
 
-def _leaf_fields(record: Record, record_hash: str) -> batchproof.LeafFields:
-    return batchproof.LeafFields(services.chain_id(), services.ledger().address, record.id, record_hash,
-                                 record.resources_root, record.storage_key, record.owner.eth_address)
-
-
 def _compare_batched(record: Record, computed: str | None) -> Integrity:
     """Recomputed hash → owner-signed leaf → Merkle path → the batch root on chain (``getBatch``)."""
-    member = record.batch_member
-    label = "SHA-256 (batch leaf)"
     if computed is None:
         return Integrity("modified", "MODIFIED: the stored content fails authentication — it was altered or "
-                         "replaced after upload.", None, record.sha256, hash_label=label)
+                         "replaced after upload.", None, record.sha256, hash_label="SHA-256 (batch leaf)")
+    return batch_integrity(record, computed)
+
+
+def batch_integrity(record: Record, computed: str, *, record_hash: str | None = None,
+                    resources_root: str | None = None, label: str = "SHA-256 (batch leaf)") -> Integrity:
+    """Verify a batch-anchored record's leaf, rebuilt from ``record_hash`` (default ``computed``) and
+    ``resources_root`` (default the stored one), up its Merkle path to the batch root on chain.
+
+    A doctor's redacted copy cannot recompute the bundle hash, so sharing passes the
+    stored hash and the resources root it recomputed from the visible entries and
+    their withheld leaves; the owner's signature covers both.
+    """
+    member = record.batch_member
     batch = member.batch
     if batch is None or batch.job.status != "confirmed":
         state = batch.job.status if batch else "waiting for the next batch"
@@ -350,8 +375,11 @@ def _compare_batched(record: Record, computed: str | None) -> Integrity:
         return Integrity("modified", "MODIFIED: the chain holds no batch under this record's root.", computed,
                          None, hash_label=label)
     siblings = [bytes.fromhex(h) for h in json.loads(member.merkle_path)]
-    problems = batchproof.check(_leaf_fields(record, computed), record.owner_signature or b"", member.leaf_index,
-                                on_chain.count, siblings, bytes.fromhex(batch.root))
+    fields = batchproof.LeafFields(services.chain_id(), services.ledger().address, record.id, record_hash or computed,
+                                   resources_root or record.resources_root, record.storage_key,
+                                   record.owner.eth_address)
+    problems = batchproof.check(fields, record.owner_signature or b"", member.leaf_index, on_chain.count, siblings,
+                                bytes.fromhex(batch.root))
     if problems:
         return Integrity("modified", "MODIFIED: stored content does not match the chain (" + "; ".join(problems)
                          + ").", computed, record.sha256, on_chain.block_number, hash_label=label)

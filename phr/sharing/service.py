@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, or_, select
@@ -369,6 +369,16 @@ def _verify_share(record: Record, payload: dict) -> records.Opened:
             return records.Opened(record, records.Integrity(
                 "modified", f"MODIFIED: shared item {entry['fullUrl']} does not match its anchored leaf."))
     computed = merkle.root(leaves).hex() if leaves else "00" * 32
+    if record.batch_member is not None:  # batch-anchored (docs/anchoring.md): resourcesRoot is in the signed leaf
+        integrity = records.batch_integrity(record, computed, record_hash=record.sha256, resources_root=computed,
+                                            label="Merkle root")
+        if integrity.state == "verified":
+            hidden = len(leaves) - len(payload["positions"])
+            integrity = replace(integrity, message=f"Verified against the chain ({hidden} items withheld by the "
+                                f"patient, proven by their hashes; batch root 0x{record.batch_member.batch.root}).")
+        shown = integrity.state in ("verified", "pending")
+        return records.Opened(record, integrity, canonical_bytes(bundle) if shown else None,
+                              bundle if shown else None)
     try:
         anchor = services.ledger().get_anchor(bytes.fromhex(record.id))
     except ChainError as exc:

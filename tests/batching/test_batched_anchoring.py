@@ -1,6 +1,7 @@
 """Batch mode on the real devnet: many uploads, one anchorBatch transaction, every record provable on its own."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -170,6 +171,13 @@ def test_doctor_with_an_all_records_grant_reads_batch_anchored_records(patient, 
     drive_batches(batch_app, all_batched_and_confirmed(batch_app))
     page = doctor.client.get(url)
     assert page.status_code == 200 and "Verified against the chain" in page.get_data(as_text=True)
+    # A privacy-tagged (redacted) copy verifies too: its resources root is inside the owner-signed leaf.
+    privacy = patient.client.get(f"/sharing/records/{rid}/privacy").get_data(as_text=True)
+    hide = re.findall(r'<input[^>]*name="hidden"[^>]*value="([^"]+)"', privacy)[:2]
+    assert hide and patient.post(f"/sharing/records/{rid}/privacy", {"hidden": hide}).status_code == 303
+    redacted = doctor.client.get(url).get_data(as_text=True)
+    assert re.search(r"Verified against the chain \(\d+ items withheld by the patient", redacted), redacted
+    assert "batch root" in redacted
     with batch_app.app_context():
         grant_id = db.session().query(Grant).one().id
     patient.post("/sharing/", {}, action=f"/sharing/grants/{grant_id}/revoke")

@@ -121,11 +121,15 @@ class Worker:
             self.db.commit()
         return changed
 
-    def run(self, poll: float = 0.5, stop=lambda: False) -> None:
-        """Process jobs until ``stop()`` is true."""
+    def run(self, poll: float = 0.5, stop=lambda: False, housekeeping=None, housekeeping_every: float = 600.0) -> None:
+        """Process jobs until ``stop()`` is true; call ``housekeeping()`` every ``housekeeping_every`` seconds."""
+        next_housekeeping = time.monotonic()
         while not stop():
             try:
                 self.process_once()
+                if housekeeping and time.monotonic() >= next_housekeeping:
+                    next_housekeeping = time.monotonic() + housekeeping_every
+                    housekeeping()
             except Exception:  # keep the worker alive; the job stays queued and is retried
                 log.exception("anchoring round failed")
                 self.db.rollback()

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import Flask, current_app
+from flask import Flask, current_app, render_template
+from flask_babel import gettext as _
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -20,10 +22,10 @@ class Base(DeclarativeBase):
     """Declarative base of every table."""
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
     """Create an engine; SQLite gets WAL and a busy timeout so several processes can share it."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -46,13 +48,19 @@ def upgrade(url: str) -> None:
 
 def init_app(app: Flask) -> None:
     """Bind an engine and a scoped session to ``app``."""
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"], app.config.get("DB_BUSY_TIMEOUT", 30.0))
     app.extensions["phr.engine"] = engine
     app.extensions["phr.session"] = scoped_session(sessionmaker(bind=engine, expire_on_commit=False))
 
     @app.teardown_appcontext
     def _remove_session(_exc):
         app.extensions["phr.session"].remove()
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(_exc):
+        app.extensions["phr.session"].rollback()
+        message = _("The database is busy or unavailable, so nothing was saved. Please try again in a moment.")
+        return render_template("error.html", message=message), 503
 
 
 def session():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import datetime
 
 import urllib3
 from minio import Minio
@@ -25,6 +26,7 @@ class ObjectInfo:
     key: str
     size: int
     etag: str
+    modified: datetime | None = None
 
 
 def _short_timeouts() -> urllib3.PoolManager:
@@ -90,6 +92,11 @@ class Storage:
     def delete(self, key: str) -> None:
         """Remove ``key`` (no error if absent)."""
         self._call(self.client.remove_object, self.bucket, key)
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        """Every object whose key starts with ``prefix``."""
+        objects = self._call(lambda: list(self.client.list_objects(self.bucket, prefix=prefix, recursive=True)))
+        return [ObjectInfo(o.object_name, o.size, o.etag, o.last_modified) for o in objects]
 
     def healthy(self) -> bool:
         """True if the bucket is reachable with our credentials."""

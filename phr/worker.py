@@ -12,6 +12,13 @@ import sys
 
 from . import create_app, db, services
 from .anchoring import Worker
+from .records.service import sweep_orphans
+
+
+def _sweep() -> None:
+    """Remove objects left behind by a process killed between storing and committing (older than an hour)."""
+    for key in sweep_orphans():
+        logging.getLogger("phr.worker").warning("deleted orphan object %s", key)
 
 
 def main() -> int:
@@ -31,7 +38,7 @@ def main() -> int:
                         confirmations=cfg["CONFIRMATIONS"], batcher_key=cfg.get("BATCHER_KEY"),
                         batch_window=cfg.get("BATCH_WINDOW_SECONDS", 1.0), batch_max=cfg.get("BATCH_MAX", 256))
         logging.getLogger("phr.worker").info("anchoring worker started (confirmations=%s)", worker.confirmations)
-        worker.run(poll=app.config.get("WORKER_POLL_SECONDS", 0.5), stop=lambda: stopping)
+        worker.run(poll=app.config.get("WORKER_POLL_SECONDS", 0.5), stop=lambda: stopping, housekeeping=_sweep)
     return 0
 
 

@@ -129,6 +129,11 @@ class Watched:
 
     page: object
     problems: list[str] = field(default_factory=list)
+    expect_404: bool = False  # set by a test that opens a page it must be refused
+
+    def report(self, problem: str) -> None:
+        if not (self.expect_404 and "the server responded with a status of 404" in problem):
+            self.problems.append(problem)
 
     def __getattr__(self, name):
         return getattr(self.page, name)
@@ -149,22 +154,18 @@ def new_page(chromium, server):
         context.set_default_timeout(15_000)
         context.add_init_script(_CSP_WATCH)
         page = Watched(context.new_page())
-        page.page.on("console", lambda msg: msg.type == "error" and page.problems.append(f"console: {msg.text}"))
-        page.page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
+        page.page.on("console", lambda msg: msg.type == "error" and page.report(
+            f"console: {msg.text} ({msg.location.get('url')} on {page.page.url})"))
+        page.page.on("pageerror", lambda exc: page.report(f"page error: {exc}"))
         contexts.append(context)
         pages.append(page)
         return page
 
     yield make
-    problems = [p for page in pages for p in page.problems if not _expected(p)]
+    problems = [p for page in pages for p in page.problems]
     for context in contexts:
         context.close()
     assert not problems, problems
-
-
-def _expected(problem: str) -> bool:
-    """Console noise that is the point of a test: the 404 page a revoked doctor is shown."""
-    return "the server responded with a status of 404" in problem
 
 
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"

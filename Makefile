@@ -1,11 +1,16 @@
 # The two commands (see README.md): `make dev` runs the app on its local stack, `make test` runs every test.
-.PHONY: dev test setup
+.PHONY: dev test sweep setup
 
 dev: setup
 	.venv/bin/python -m phr.stack
 
 test: setup
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+# Hostile input, injected faults and load, with a summary table (inputs tried / faults injected / records lost).
+sweep: setup
+	.venv/bin/python -m pytest tests/hostile tests/records/test_reliability.py tests/records/test_faults.py \
+	  tests/postgres/test_load.py $(PYTEST_ARGS)
 
 setup:
 	@bash scripts/setup.sh

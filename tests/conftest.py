@@ -133,3 +133,21 @@ def live_app(tmp_path, database_url, devnet, registry, objectstore, storage):
 
 def pytest_report_header(config):
     return f"geth cache: {os.environ.get('PHR_CACHE_DIR', '~/.cache/phr')}"
+
+
+# ----- the reliability sweep's summary (make sweep) -------------------------------
+SWEEP: dict[str, int] = {}
+
+
+@pytest.fixture
+def sweep() -> dict[str, int]:
+    """Counters the hostile-input and fault tests add to; printed as a table at the end of the run."""
+    return SWEEP
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not SWEEP:
+        return
+    terminalreporter.section("reliability sweep")
+    for name, value in SWEEP.items():
+        terminalreporter.write_line(f"{name:<44}{value:>8}")

@@ -54,3 +54,8 @@ def jobs(app) -> list[ChainJob]:
 
 def all_confirmed(app):
     return lambda: all(j.status == "confirmed" for j in jobs(app))
+
+
+def tally(sweep: dict, key: str, n: int = 1) -> None:
+    """Add ``n`` to a reliability-sweep counter (see tests/conftest.py)."""
+    sweep[key] = sweep.get(key, 0) + n

@@ -23,7 +23,8 @@ def _register_form(email="eve@example.org", **over):
     ("role", "validator", "Not a valid choice"),
     ("custody", "../../etc/passwd", "Not a valid choice"),
 ], ids=["long-name", "megabyte-password", "header-injection", "sql-email", "role-admin", "role-validator", "custody"])
-def test_register_refuses_hostile_fields(auth, app, field, value, message):
+def test_register_refuses_hostile_fields(auth, app, sweep, field, value, message):
+    sweep["hostile inputs tried"] = sweep.get("hostile inputs tried", 0) + 1
     before = row_counts(app)
     data = _register_form(**{field: value})
     if field == "password":
@@ -67,8 +68,9 @@ def sharing_world(live_app):
     return live_app, patient, doctor, rid
 
 
-def test_sharing_forms_refuse_hostile_values_and_write_nothing(sharing_world):
+def test_sharing_forms_refuse_hostile_values_and_write_nothing(sharing_world, sweep):
     app, patient, doctor, rid = sharing_world
+    sweep["hostile inputs tried"] = sweep.get("hostile inputs tried", 0) + 9
     directory = patient.client.get("/sharing/").get_data(as_text=True)
     assert "<script>alert" not in directory and "&lt;script&gt;" in directory
     doctor_id = re.search(r'name="doctor_id" value="(\d+)"', directory).group(1)
@@ -94,8 +96,9 @@ def test_sharing_forms_refuse_hostile_values_and_write_nothing(sharing_world):
     assert row_counts(app) == before_privacy == before
 
 
-def test_visit_form_refuses_bad_codes_and_oversized_notes(sharing_world):
+def test_visit_form_refuses_bad_codes_and_oversized_notes(sharing_world, sweep):
     app, patient, doctor, rid = sharing_world
+    sweep["hostile inputs tried"] = sweep.get("hostile inputs tried", 0) + 4
     directory = patient.client.get("/sharing/").get_data(as_text=True)
     doctor_id = re.search(r'name="doctor_id" value="(\d+)"', directory).group(1)
     assert patient.post("/sharing/", {"doctor_id": doctor_id, "scope": "all"}, action="/sharing/grant").status_code == 303

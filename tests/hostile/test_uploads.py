@@ -15,7 +15,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:unclosed file <_io.BufferedRando
 
 
 @pytest.mark.parametrize("name,filename,body,expect", UPLOADS, ids=[c[0] for c in UPLOADS])
-def test_hostile_upload_is_refused_clearly_and_writes_nothing(patient, app, name, filename, body, expect):
+def test_hostile_upload_is_refused_clearly_and_writes_nothing(patient, app, sweep, name, filename, body, expect):
+    sweep["hostile inputs tried"] = sweep.get("hostile inputs tried", 0) + 1
     before = row_counts(app)
     started = time.monotonic()
     resp = patient.post("/records/upload", {"file": (io.BytesIO(body), filename)}, content_type="multipart/form-data")
@@ -28,7 +29,8 @@ def test_hostile_upload_is_refused_clearly_and_writes_nothing(patient, app, name
     assert patient.client.get("/records/upload").status_code == 200  # still serving
 
 
-def test_a_100_mb_upload_is_refused_before_it_is_read(patient, app):
+def test_a_100_mb_upload_is_refused_before_it_is_read(patient, app, sweep):
+    sweep["hostile inputs tried"] = sweep.get("hostile inputs tried", 0) + 1
     before = row_counts(app)
     started = time.monotonic()
     resp = patient.post("/records/upload", {"file": (io.BytesIO(b"{" + b" " * BIG + b"}"), "huge.json")},

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 from sqlalchemy import create_engine, text
+from web_helpers import tally
 
 from phr import db
 from phr.config import ROOT
@@ -127,7 +128,7 @@ def _percentile(samples: list[float], q: float) -> float:
     return statistics.quantiles(samples, n=100)[q - 1] if len(samples) > 1 else samples[0]
 
 
-def test_fifty_users_for_a_minute_get_no_server_error_and_every_upload_anchors(server, database_url, capsys):
+def test_fifty_users_for_a_minute_get_no_server_error_and_every_upload_anchors(server, database_url, capsys, sweep):
     stats: dict[str, list] = defaultdict(list)
     users = [User(server, f"p{i}@load.test", "patient", stats) for i in range(PATIENTS)]
     users += [User(server, f"d{i}@load.test", "doctor", stats) for i in range(USERS - PATIENTS)]
@@ -164,6 +165,8 @@ def test_fifty_users_for_a_minute_get_no_server_error_and_every_upload_anchors(s
         t.join()
 
     errors = [(action, code) for action, samples in stats.items() for _, code in samples if code >= 500]
+    tally(sweep, "load: requests", sum(len(v) for v in stats.values()))
+    tally(sweep, "load: server errors (5xx)", len(errors))
     assert failures == [] and errors == []
     uploads = len(stats["upload-confirm"])
     assert uploads > 0
@@ -181,6 +184,8 @@ def test_fifty_users_for_a_minute_get_no_server_error_and_every_upload_anchors(s
         time.sleep(1)
     engine.dispose()
     assert failed == 0 and pending == 0
+    tally(sweep, "load: uploads", uploads)
+    tally(sweep, "load: uploads not anchored", uploads - anchored)
     assert records == anchored == uploads
 
     with capsys.disabled():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 from sqlalchemy import select
-from web_helpers import DATA, all_confirmed, drive_worker, jobs
+from web_helpers import DATA, all_confirmed, drive_worker, jobs, tally
 
 from phr import db, services
 from phr.config import ROOT
@@ -33,7 +33,8 @@ def _objects(app) -> set[str]:
         return {o.key for o in services.storage().list("records/")}
 
 
-def test_locked_database_refuses_clearly_and_leaves_no_object(patient, live_app):
+def test_locked_database_refuses_clearly_and_leaves_no_object(patient, live_app, sweep):
+    tally(sweep, "faults injected")
     action = _staged(patient)
     live_app.config["DB_BUSY_TIMEOUT"] = 1.0
     live_app.extensions["phr.engine"].dispose()
@@ -57,7 +58,8 @@ def test_locked_database_refuses_clearly_and_leaves_no_object(patient, live_app)
     assert patient.post("/records/upload", {}, action=action).status_code == 303
 
 
-def test_object_store_down_then_back(patient, live_app, objectstore):
+def test_object_store_down_then_back(patient, live_app, objectstore, sweep):
+    tally(sweep, "faults injected")
     action = _staged(patient)
     objectstore.down()
     try:
@@ -72,7 +74,7 @@ def test_object_store_down_then_back(patient, live_app, objectstore):
     drive_worker(live_app, all_confirmed(live_app))
 
 
-def test_app_workers_killed_mid_upload_lose_nothing(live_app, devnet, registry, objectstore, storage, tmp_path):
+def test_app_workers_killed_mid_upload_lose_nothing(live_app, devnet, registry, objectstore, storage, tmp_path, sweep):
     """Eight clients upload while every gunicorn worker is kill -9'd twice; then check every invariant."""
     cfg = live_app.config
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "PHR_SECRET_KEY": "k" * 32,
@@ -126,8 +128,12 @@ def test_app_workers_killed_mid_upload_lose_nothing(live_app, devnet, registry, 
     drive_worker(live_app, all_confirmed(live_app), timeout=120)
     with live_app.app_context():
         chain = services.ledger()
-        for r in records:
-            assert chain.get_anchor(bytes.fromhex(r.id)).record_hash.hex() == r.sha256
+        verified = [r for r in records if chain.get_anchor(bytes.fromhex(r.id)).record_hash.hex() == r.sha256]
+    tally(sweep, "faults injected", 2)  # two kill -9 rounds
+    tally(sweep, "records uploaded during faults", len(records))
+    tally(sweep, "records lost", len(records) - len(verified))
+    tally(sweep, "orphan objects swept", len(orphans))
+    assert len(verified) == len(records)
     assert len({(j.sender, j.nonce) for j in jobs(live_app)}) == len(jobs(live_app))
 
 

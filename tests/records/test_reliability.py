@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from web_helpers import DATA, all_confirmed, drive_worker, jobs
+from web_helpers import DATA, all_confirmed, drive_worker, jobs, tally
 
 from phr import db, services
 from phr.config import ROOT
@@ -56,7 +56,7 @@ def test_missing_object_is_shown_loudly(patient, live_app):
     assert "MISSING" in page
 
 
-def test_chain_outage_queues_uploads_and_anchors_each_exactly_once(patient, live_app, devnet):
+def test_chain_outage_queues_uploads_and_anchors_each_exactly_once(patient, live_app, devnet, sweep):
     devnet.down()
     try:
         ids = [patient.upload_and_confirm(DATA / "mhb" / "scenario.json") for _ in range(5)]
@@ -69,11 +69,17 @@ def test_chain_outage_queues_uploads_and_anchors_each_exactly_once(patient, live
         devnet.up()
     drive_worker(live_app, all_confirmed(live_app), timeout=90)
     assert sorted(j.record_id for j in jobs(live_app)) == sorted(ids)
-    assert set(_anchored_event_counts(live_app, ids).values()) == {1}
+    counts = _anchored_event_counts(live_app, ids)
+    tally(sweep, "faults injected")
+    tally(sweep, "records uploaded during faults", len(ids))
+    tally(sweep, "records lost", sum(1 for c in counts.values() if c == 0))
+    tally(sweep, "records anchored more than once", sum(1 for c in counts.values() if c > 1))
+    assert set(counts.values()) == {1}
     assert len({j.nonce for j in jobs(live_app)}) == 5
 
 
-def test_storage_outage_fails_the_upload_and_leaves_nothing(patient, live_app):
+def test_storage_outage_fails_the_upload_and_leaves_nothing(patient, live_app, sweep):
+    tally(sweep, "faults injected")
     preview = patient.upload(DATA / "mhb" / "scenario.json")
     action = preview.get_data(as_text=True).split('action="/records/upload/')[1].split('"')[0]
     live_app.config["S3_ENDPOINT"] = "127.0.0.1:9"
@@ -98,7 +104,7 @@ def _worker_env(app) -> dict:
     }
 
 
-def test_worker_killed_mid_batch_loses_and_duplicates_nothing(patient, live_app):
+def test_worker_killed_mid_batch_loses_and_duplicates_nothing(patient, live_app, sweep):
     ids = [patient.upload_and_confirm(DATA / "fhir" / "valid-collection.json") for _ in range(5)]
     env = _worker_env(live_app)
     worker = subprocess.Popen([sys.executable, "-m", "phr.worker"], env=env, cwd=ROOT,
@@ -122,7 +128,12 @@ def test_worker_killed_mid_batch_loses_and_duplicates_nothing(patient, live_app)
     finally:
         restarted.terminate()
         restarted.wait(15)
-    assert set(_anchored_event_counts(live_app, ids).values()) == {1}
+    counts = _anchored_event_counts(live_app, ids)
+    tally(sweep, "faults injected")
+    tally(sweep, "records uploaded during faults", len(ids))
+    tally(sweep, "records lost", sum(1 for c in counts.values() if c == 0))
+    tally(sweep, "records anchored more than once", sum(1 for c in counts.values() if c > 1))
+    assert set(counts.values()) == {1}
 
 
 def test_offline_verification_needs_only_the_files_and_a_node(patient, live_app, devnet, tmp_path):

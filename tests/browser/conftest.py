@@ -28,14 +28,13 @@ import requests
 
 from phr import db
 from phr.storage import Storage
-from ui import PASSWORD
+from ui import PASSWORD, VALIDATOR_EMAIL
 
 CHROMIUM = os.environ.get("PHR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 # Runs before any page script (init scripts are not subject to the page's CSP): report violations on the console.
 _CSP_WATCH = """
@@ -44,8 +43,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
                 " at " + e.sourceFile + ":" + e.lineNumber);
 });
 """
-
-VALIDATOR_EMAIL = "ops@signer-one.example"
 
 sync_api = pytest.importorskip("playwright.sync_api")
 if not Path(CHROMIUM).exists():
@@ -166,21 +163,3 @@ def new_page(chromium, server):
     for context in contexts:
         context.close()
     assert not problems, problems
-
-
-DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
-
-
-def shot(page, name: str, docs: str | None = None) -> Path:
-    """Save a full-page screenshot to test-artifacts/screenshots/ (git-ignored).
-
-    With ``PHR_DOCS_SCREENSHOTS=1``, shots given a ``docs`` name are also saved, one screen high,
-    to docs/screenshots/ for the README.
-    """
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    if docs and os.environ.get("PHR_DOCS_SCREENSHOTS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{docs}.png"))
-    return path

@@ -4,8 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import VALIDATOR_EMAIL, shot
-from ui import confirm, log_in, register, upload, visible_text
+from ui import VALIDATOR_EMAIL, confirm, log_in, register, shot, upload, visible_text
 
 # UI wording that must not show through on a translated page (checked on visible text; codes and
 # server messages marked lang="en" are left out, see ui.visible_text).

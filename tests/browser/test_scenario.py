@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import shot
-from ui import confirm, register, reload_until, upload
+from ui import confirm, register, reload_until, shot, upload
 
 SANTOS = {"country": "Philippines", "institution": "Philippine General Hospital", "licence_no": "PH-MD-20481"}
 DRUGS = ("Iunaidon", "Neurtrol", "Cofarin", "Kaluril")

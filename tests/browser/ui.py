@@ -1,13 +1,17 @@
 """What a person does in the browser, as small functions over a Playwright page."""
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
 
 PASSWORD = "correct horse battery staple"
-DATA = Path(__file__).resolve().parents[1] / "data"
+VALIDATOR_EMAIL = "ops@signer-one.example"  # created with the CLI before the server starts (conftest.py)
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
 SCENARIO = DATA / "mhb" / "scenario.xml"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
 def register(page, email: str, name: str, *, doctor: dict | None = None) -> str:
@@ -70,3 +74,21 @@ def visible_text(page) -> str:
       copy.querySelectorAll('[lang="en"], code, .mono, script').forEach((el) => el.remove());
       return document.title + "\\n" + copy.innerText;
     }""")
+
+
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def shot(page, name: str, docs: str | None = None) -> Path:
+    """Save a full-page screenshot to test-artifacts/screenshots/ (git-ignored).
+
+    With ``PHR_DOCS_SCREENSHOTS=1``, shots given a ``docs`` name are also saved, one screen high,
+    to docs/screenshots/ for the README.
+    """
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if docs and os.environ.get("PHR_DOCS_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{docs}.png"))
+    return path

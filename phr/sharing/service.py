@@ -26,7 +26,7 @@ from ..fhirbundle import canonical_bytes
 from ..ledger import ChainError
 from ..models import User
 from ..records import service as records
-from ..records.models import Record, RecordKey
+from ..records.models import ChainJob, Record, RecordKey
 from ..storage import ObjectMissing, StorageError
 from .models import AccessEvent, Grant, GrantRecord, PrivacyTag, RecordShare, ShareKey
 
@@ -498,6 +498,32 @@ def access_log(patient: User, limit: int = 200) -> list[AccessEvent]:
     """Everything done with the patient's records and grants, newest first, with its chain transaction."""
     return list(db.session().scalars(select(AccessEvent).where(AccessEvent.owner_id == patient.id)
                                      .order_by(AccessEvent.at.desc(), AccessEvent.id.desc()).limit(limit)))
+
+
+@dataclass(frozen=True)
+class ChainEvent:
+    """An event about a patient's data that the chain holds but the platform's log does not."""
+
+    name: str  # Granted | Revoked | AccessLogged
+    actor: str
+    tx_hash: str
+    block_number: int
+
+
+def unlogged_chain_events(patient: User) -> list[ChainEvent]:
+    """Grants, revocations and reads on chain for the patient whose transaction is missing from the
+    platform's access log — evidence that someone removed log rows. Raises ``ChainError`` if unreachable."""
+    contract = services.ledger().contract
+    logged = set(db.session().scalars(select(ChainJob.tx_hash).join(AccessEvent, AccessEvent.job_id == ChainJob.id)
+                                      .where(AccessEvent.owner_id == patient.id)))
+    found = []
+    for event, actor in ((contract.events.Granted, "owner"), (contract.events.Revoked, "owner"),
+                         (contract.events.AccessLogged, "actor")):
+        for log in event().get_logs(from_block=0, argument_filters={"owner": patient.eth_address}):
+            tx = log["transactionHash"].to_0x_hex()
+            if tx not in logged:
+                found.append(ChainEvent(log["event"], log["args"][actor], tx, log["blockNumber"]))
+    return sorted(found, key=lambda e: e.block_number, reverse=True)
 
 
 def _now() -> datetime:

@@ -11,6 +11,7 @@ from wtforms import SelectChoice
 from .. import viewer
 from ..auth.forms import EmptyForm
 from ..auth.service import current_keys, role_required
+from ..ledger import ChainError
 from ..records import service as records
 from . import service
 from .forms import GrantForm, PrivacyForm, VisitForm
@@ -109,7 +110,12 @@ def privacy(record_id: str):
 @bp.get("/log")
 @role_required("patient")
 def log():
-    return render_template("sharing/log.html", events=service.access_log(current_user))
+    try:
+        unlogged, chain_ok = service.unlogged_chain_events(current_user), True
+    except ChainError:
+        unlogged, chain_ok = [], False
+    return render_template("sharing/log.html", events=service.access_log(current_user), unlogged=unlogged,
+                           chain_ok=chain_ok)
 
 
 # ----- doctors -----------------------------------------------------------------------------------

@@ -74,3 +74,17 @@ def test_taiwanese_patient_shares_with_a_philippine_doctor_then_revokes(cast):
         logged = services.ledger().contract.events.AccessLogged().get_logs(
             from_block=0, argument_filters={"owner": db.session().get(Record, cast.record_id).owner.eth_address})
         assert any(l["args"]["actor"] == doctor.eth_address for l in logged)
+
+
+def test_removing_rows_from_the_access_log_is_detected_against_the_chain(cast):
+    assert grant(cast, cast.ph_id).status_code == 303
+    cast.settle()
+    assert cast.ph.client.get(f"/sharing/patients/{cast.patient_id}/records/{cast.record_id}").status_code == 200
+    cast.settle()
+    assert "missing from this log" not in cast.patient.client.get("/sharing/log").get_data(as_text=True)
+    with cast.app.app_context():  # an operator with database access hides the doctor's read
+        session = db.session()
+        session.query(AccessEvent).filter_by(owner_id=cast.patient_id, action="read").delete()
+        session.commit()
+    page = cast.patient.client.get("/sharing/log").get_data(as_text=True)
+    assert "missing from this log" in page and "AccessLogged" in page

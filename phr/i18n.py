@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, has_request_context, redirect, request, url_for
+from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, url_for
 from flask_babel import Babel, format_date, format_datetime, get_locale, get_translations, gettext, ngettext
 
 # Locale id (translation folder name) → name shown in the switch, in its own language.
@@ -58,7 +58,7 @@ def set_language():
     resp = redirect(_safe_next(request.form.get("next")), 303)
     if lang in LANGUAGES:
         resp.set_cookie(COOKIE, lang, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True,
-                        secure=request.is_secure)
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])  # like the session (PHR_COOKIE_SECURE)
     return resp
 
 

@@ -107,10 +107,9 @@ def test_tables_scroll_inside_their_box_on_a_phone(new_page):
     page = new_page(width=375)
     register(page, "phone@example.org", "Phone User")
     upload(page)
-    confirm(page)
-    page.goto("/records/")
-    for path in ("/records/", "/sharing/log", "/blocks/", "/status"):
+    record_id = confirm(page)
+    for path in ("/records/", f"/records/{record_id}", "/sharing/log", "/blocks/", "/status"):
         page.goto(path)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
-    shot(page, "phone-timeline")
+        shot(page, "phone-" + path.strip("/").split("/")[0] + ("-record" if record_id in path else ""))

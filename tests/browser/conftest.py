@@ -44,9 +44,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
 });
 """
 
-sync_api = pytest.importorskip("playwright.sync_api")
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"no Chromium at {CHROMIUM} (scripts/setup.sh installs Debian's package)", allow_module_level=True)
 
 
 def _free_port() -> int:
@@ -114,6 +111,9 @@ def server(tmp_path_factory, devnet, registry, objectstore) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def chromium():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (scripts/setup.sh installs Debian's package)")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser

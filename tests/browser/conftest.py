@@ -28,7 +28,7 @@ import requests
 
 from phr import db
 from phr.storage import Storage
-from ui import PASSWORD, VALIDATOR_EMAIL
+from browser_helpers import PASSWORD, VALIDATOR_EMAIL
 
 CHROMIUM = os.environ.get("PHR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

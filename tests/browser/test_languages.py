@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from ui import VALIDATOR_EMAIL, confirm, log_in, register, shot, upload, visible_text
+from browser_helpers import VALIDATOR_EMAIL, confirm, log_in, register, shot, upload, visible_text
 
 # UI wording that must not show through on a translated page (checked on visible text; codes and
 # server messages marked lang="en" are left out, see ui.visible_text).

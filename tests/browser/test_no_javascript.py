@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from ui import confirm, register, reload_until, upload
+from browser_helpers import confirm, register, reload_until, upload
 
 DOCTOR = {"country": "Philippines", "institution": "Makati Medical Center", "licence_no": "PH-MD-77001"}
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from ui import confirm, register, reload_until, shot, upload
+from browser_helpers import confirm, register, reload_until, shot, upload
 
 SANTOS = {"country": "Philippines", "institution": "Philippine General Hospital", "licence_no": "PH-MD-20481"}
 DRUGS = ("Iunaidon", "Neurtrol", "Cofarin", "Kaluril")

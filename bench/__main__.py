@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -137,6 +138,21 @@ class AnchorWatch(threading.Thread):
             time.sleep(0.05)
 
 
+@contextmanager
+def anchoring(app, *, start_worker: bool = True):
+    """A running anchor watch and worker thread for ``app`` (the worker may be started later by the caller)."""
+    watch, worker = AnchorWatch(app), WorkerThread(app)
+    watch.start()
+    if start_worker:
+        worker.start()
+    try:
+        yield watch, worker
+    finally:
+        if worker.is_alive():
+            worker.stop()
+        watch.stopping = True
+
+
 def new_user(app, email: str) -> tuple[int, KeyBundle]:
     """A patient row with fresh keys (no KDF: only the service-level scenarios use it)."""
     with app.app_context():
@@ -226,21 +242,15 @@ def latency(stack: Stack, app, n: int, gap: float) -> list[float]:
     """Upload → anchored (confirmed) for ``n`` records uploaded one at a time ``gap`` seconds apart."""
     user_id, keys = new_user(app, f"latency-{app.config['ANCHOR_MODE']}@bench.example")
     bundle = imported("fhir/valid-collection.json")
-    fund_needed = app.config["ANCHOR_MODE"] == "record"
-    if fund_needed:
+    if app.config["ANCHOR_MODE"] == "record":
         fund(stack, app, [keys.eth_address])
-    watch, worker = AnchorWatch(app), WorkerThread(app)
-    watch.start(), worker.start()
     started = {}
-    try:
+    with anchoring(app) as (watch, _worker):
         for _ in range(n):
             t0 = time.perf_counter()
             started[create(app, user_id, keys, bundle)] = t0
             time.sleep(gap)
         watch.wait_for(started)
-    finally:
-        worker.stop()
-        watch.stopping = True
     return [watch.seen[rid] - t0 for rid, t0 in started.items()]
 
 
@@ -255,7 +265,6 @@ def throughput(stack: Stack, app, uploaders: int, per_uploader: int, *, backlog:
     if app.config["ANCHOR_MODE"] == "record":
         fund(stack, app, [k.eth_address for _, k in users])
     bundle = imported("fhir/valid-collection.json")
-    watch, worker = AnchorWatch(app), WorkerThread(app)
     ids: list[str] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
@@ -269,12 +278,9 @@ def throughput(stack: Stack, app, uploaders: int, per_uploader: int, *, backlog:
         except BaseException as exc:  # reported below; a failed upload must not pass silently
             errors.append(exc)
 
-    watch.start()
-    if not backlog:
-        worker.start()
     threads = [threading.Thread(target=upload, args=u) for u in users]
-    t0 = started = time.perf_counter()
-    try:
+    with anchoring(app, start_worker=not backlog) as (watch, worker):
+        t0 = started = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
@@ -287,9 +293,6 @@ def throughput(stack: Stack, app, uploaders: int, per_uploader: int, *, backlog:
             t0 = time.perf_counter()
             worker.start()
         watch.wait_for(ids)
-    finally:
-        worker.stop()
-        watch.stopping = True
     done = max(watch.seen[i] for i in ids)
     return {"records": len(ids), "anchored_per_s": len(ids) / (done - t0), "uploaded_per_s": len(ids) / (uploaded - started),
             "seconds": done - t0}
@@ -312,13 +315,8 @@ def gas(app) -> dict:
 def view_latency(app, browser: Browser, resources: int, n: int) -> dict:
     """Detail page (fetch, decrypt, hash, verify on chain, build the view, render) vs raw decrypt + hash."""
     rid = create(app, browser.user_id, browser.keys, synthetic_bundle(resources))
-    watch, worker = AnchorWatch(app), WorkerThread(app)
-    watch.start(), worker.start()
-    try:
+    with anchoring(app) as (watch, _worker):
         watch.wait_for([rid])
-    finally:
-        worker.stop()
-        watch.stopping = True
     page = browser.client.get(f"/records/{rid}").get_data(as_text=True)
     assert "Verified" in page, "the benchmark record did not verify"
     page_times = browser.timed_get(f"/records/{rid}", n)
@@ -349,13 +347,8 @@ def timeline_latency(app, total: int, real: int, n: int) -> list[float]:
         for start in range(0, len(rows), 2000):
             db.session().execute(insert(Record), rows[start:start + 2000])
         db.session().commit()
-    watch, worker = AnchorWatch(app), WorkerThread(app)
-    watch.start(), worker.start()
-    try:
+    with anchoring(app) as (watch, _worker):
         watch.wait_for(ids)
-    finally:
-        worker.stop()
-        watch.stopping = True
     return browser.timed_get("/records/", n)
 
 
@@ -388,7 +381,8 @@ def crypto(plain: bytes, n: int) -> dict:
         vault.seal(plain, aad, {"owner": pub})
         t1 = time.perf_counter()
         k = AESGCM.generate_key(bit_length=256)
-        AESGCM(k).encrypt(os.urandom(12), plain, aad), pub.encrypt(k, oaep)
+        AESGCM(k).encrypt(os.urandom(12), plain, aad)
+        pub.encrypt(k, oaep)
         t2 = time.perf_counter()
         vault.open_sealed(sealed.ciphertext, sealed.wrapped_keys["owner"], key, aad)
         t3 = time.perf_counter()

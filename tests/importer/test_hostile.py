@@ -64,7 +64,7 @@ def test_size_limit_can_be_lowered_per_call():
     (b'{"resourceType": "Bundle", "type": "collection", "total": NaN}', "NaN"),
     (b'{"resourceType": "Bundle", "type": "collection", "total": Infinity}', "Infinity"),
     (b'{"myhealthbank": {"bdata": {}}, "myhealthbank": {}}', "twice"),
-    (b'{"resourceType": "Bundle", "total": 1' + b"0" * 5000 + b"}", "cannot be read"),
+    (b'{"resourceType": "Bundle", "total": 1' + b"0" * 5000 + b"}", "too many digits"),
     (b'{"resourceType": "Bundle", "type": "collection", "total": 1e999}', "Bundle.total: Input should be a finite number"),
     (b'{"myhealthbank": ', "not valid"),
     (b"\xff\xfe{}", "not UTF-8"),

@@ -238,25 +238,6 @@ def sweep_orphans(min_age: timedelta = timedelta(hours=1)) -> list[str]:
     return orphans
 
 
-def sweep_orphans(min_age: timedelta = timedelta(hours=1)) -> list[str]:
-    """Delete stored objects no record or shared copy refers to, older than ``min_age``; returns their keys.
-
-    They exist only when a process died between storing an object and
-    committing its row (the commit failing deletes the object itself).
-    """
-    from ..sharing.models import RecordShare  # sharing builds on records; only this sweep looks back
-
-    session = db.session()
-    known = set(session.scalars(select(Record.storage_key))) | set(session.scalars(select(RecordShare.storage_key)))
-    store = services.storage()
-    cutoff = _now() - min_age
-    orphans = [o.key for prefix in ("records/", "shares/") for o in store.list(prefix)
-               if o.key not in known and (o.modified is None or o.modified <= cutoff)]
-    for key in orphans:
-        store.delete(key)
-    return orphans
-
-
 def _delete_quietly(storage_key: str) -> None:
     try:
         services.storage().delete(storage_key)

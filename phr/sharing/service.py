@@ -318,9 +318,11 @@ def load_shared_record(doctor: User, record_id: str) -> Record:
     if not has_key:
         raise records.RecordNotFound()
     try:
-        if record.batch_member is not None:
-            # Batch-anchored records (docs/anchoring.md) are unknown to the contract by id, so canRead would
-            # say no: their readers need the owner-wide grant, checked on chain with grantOf(owner, reader).
+        job = record.anchor_job
+        if record.batch_member is not None or (job is not None and job.status != "confirmed"):
+            # Batch-anchored records (docs/anchoring.md), and records whose own anchor is not mined yet (a visit
+            # the doctor just added), are unknown to the contract by id, so canRead would say no: their readers
+            # need the owner-wide grant, checked on chain with grantOf(owner, reader).
             allowed = services.ledger().grant_of(record.owner.eth_address, doctor.eth_address)[2]
         else:
             allowed = services.ledger().can_read(doctor.eth_address, bytes.fromhex(record.id))

@@ -6,7 +6,7 @@ geth devnet, registry and S3 server. Production settings (strong KDF) apply:
 nothing here is test-only configuration. Every page a test opens is watched for
 console errors and Content-Security-Policy violations.
 
-Chromium comes from apt (scripts/setup.sh); tests skip when it is missing.
+Chromium comes from apt (scripts/setup.sh); the tests fail, naming the fix, when it is missing.
 Never ``playwright install``.
 """
 from __future__ import annotations
@@ -111,9 +111,10 @@ def server(tmp_path_factory, devnet, registry, objectstore) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def chromium():
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (scripts/setup.sh installs Debian's package)")
+        pytest.fail(f"no Chromium at {CHROMIUM}: run scripts/setup.sh (make test does), which installs Debian's package")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser

@@ -35,6 +35,8 @@ def test_taiwanese_patient_shares_with_a_philippine_doctor_then_revokes(cast):
                          "med1_dose": "1 tablet daily", "med1_days": "28", "notes": "Follow up in 4 weeks"})
     assert resp.status_code == 303, resp.get_data(as_text=True)
     new_id = resp.headers["Location"].rsplit("/", 1)[1]
+    # The doctor lands on the new visit at once, before its anchor is mined (her owner-wide grant covers it).
+    assert "Amlodipine 5 mg" in cast.ph.client.get(resp.headers["Location"]).get_data(as_text=True)
     cast.settle()
     with cast.app.app_context():
         record = db.session().get(Record, new_id)

@@ -8,6 +8,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import vault
+from ..htmx import fragment_wanted
 from . import service, throttle
 from .forms import ChangePasswordForm, EmptyForm, LoginForm, RecoverForm, RegisterForm, UnlockForm
 
@@ -30,10 +31,6 @@ def _begin(login: service.Login) -> None:
     session.permanent = True
 
 
-def _fragment_wanted() -> bool:
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
-
-
 def _safe_next(default: str) -> str:
     target = request.args.get("next", "")
     parts = urlsplit(target)
@@ -54,7 +51,7 @@ def keys_locked(_exc):
         message, target = LOCKED_SELF, url_for("auth.unlock", next=request.full_path)
     else:
         message, target = LOGIN_AGAIN, url_for("auth.login", next=request.full_path)
-    if _fragment_wanted():
+    if fragment_wanted():
         return render_template("auth/_keys_locked.html", message=message, target=target), 403
     flash(str(message), "error")
     return redirect(target, 303)
@@ -135,7 +132,7 @@ def account():
 def keys_check():
     """Unwrap this login's keys and prove them (decrypt a challenge, sign a message); ``KeysLocked`` if locked."""
     keys_ok = service.current_keys().matches(current_user.rsa_public_pem, current_user.eth_address)
-    if _fragment_wanted():
+    if fragment_wanted():
         return render_template("auth/_keys_status.html", keys_ok=keys_ok)
     return redirect(url_for(".account"), 303)
 

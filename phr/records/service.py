@@ -432,30 +432,7 @@ def proof_for(record: Record) -> dict:
     job = anchor_job(record)
     if job is None or job.status != "confirmed":
         raise RecordError(_("This record is not anchored yet; its proof will be available once it is."))
-    member = record.batch_member
-    if member is not None:
-        return {
-            "format": "phr-proof/2",
-            "record_id": "0x" + record.id,
-            "record_hash": "0x" + record.sha256,
-            "resources_root": "0x" + record.resources_root,
-            "hash_algorithm": "sha256",
-            "chain_id": services.chain_id(),
-            "contract_address": services.ledger().address,
-            "owner": record.owner.eth_address,
-            "storage_key": record.storage_key,
-            "owner_signature": "0x" + record.owner_signature.hex(),
-            "batch_root": "0x" + member.batch.root,
-            "batch_count": member.batch.count,
-            "leaf_index": member.leaf_index,
-            "merkle_path": ["0x" + h for h in json.loads(member.merkle_path)],
-            "tx_hash": job.tx_hash,
-            "block_number": job.block_number,
-            "block_hash": job.block_hash,
-            "batch_submitter": job.sender,
-            "anchored_at": job.mined_at.isoformat() if job.mined_at else None,
-        }
-    return {
+    proof = {
         "format": "phr-proof/1",
         "record_id": "0x" + record.id,
         "record_hash": "0x" + record.sha256,
@@ -470,6 +447,18 @@ def proof_for(record: Record) -> dict:
         "storage_key": record.storage_key,
         "anchored_at": job.mined_at.isoformat() if job.mined_at else None,
     }
+    member = record.batch_member
+    if member is not None:  # anchored in a Merkle batch: the leaf's signature and path lead to the batch root
+        proof |= {
+            "format": "phr-proof/2",
+            "owner_signature": "0x" + record.owner_signature.hex(),
+            "batch_root": "0x" + member.batch.root,
+            "batch_count": member.batch.count,
+            "leaf_index": member.leaf_index,
+            "merkle_path": ["0x" + h for h in json.loads(member.merkle_path)],
+            "batch_submitter": job.sender,
+        }
+    return proof
 
 
 def _now() -> datetime:

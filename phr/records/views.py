@@ -10,6 +10,7 @@ from flask_login import current_user
 from .. import viewer
 from ..auth.forms import EmptyForm
 from ..auth.service import current_keys, role_required
+from ..htmx import fragment_wanted
 from ..importer import ImportRejected
 from ..sharing import service as sharing
 from . import service
@@ -19,10 +20,6 @@ bp = Blueprint("records", __name__, url_prefix="/records")
 
 TIMELINE_RECORDS = 20  # records decrypted into the merged timeline; older ones are listed and one click away
 TIMELINE_PAGE = 50  # rows per page of the records list (?page=2 … via "Older records")
-
-
-def _fragment_wanted() -> bool:
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
 
 
 @bp.errorhandler(service.RecordNotFound)
@@ -79,7 +76,7 @@ def upload():
         except ImportRejected as exc:
             error = exc
         else:
-            return render_template("records/preview.html" if not _fragment_wanted() else "records/_preview.html",
+            return render_template("records/preview.html" if not fragment_wanted() else "records/_preview.html",
                                    staged=staged, form=EmptyForm())
     status = 422 if (error or form.errors) and request.method == "POST" else 200
     return render_template("records/upload.html", form=form, error=error), status

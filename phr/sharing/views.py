@@ -11,16 +11,13 @@ from wtforms import SelectChoice
 from .. import viewer
 from ..auth.forms import EmptyForm
 from ..auth.service import current_keys, role_required
+from ..htmx import fragment_wanted
 from ..ledger import ChainError
 from ..records import service as records
 from . import service
 from .forms import GrantForm, PrivacyForm, VisitForm
 
 bp = Blueprint("sharing", __name__, url_prefix="/sharing")
-
-
-def _fragment_wanted() -> bool:
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
 
 
 @bp.errorhandler(records.RecordNotFound)
@@ -30,7 +27,7 @@ def _not_found(exc):
 
 @bp.errorhandler(records.RecordError)
 def _refused(exc):
-    if _fragment_wanted():
+    if fragment_wanted():
         resp = Response(render_template("sharing/_error.html", message=exc.message), 422)
         resp.headers.update({"HX-Retarget": "#sharing-error", "HX-Reswap": "outerHTML"})
         return resp
@@ -66,7 +63,7 @@ def grant():
     expires = datetime.combine(form.expires.data, time.max, timezone.utc) if form.expires.data else None
     chosen = form.records.data if form.scope.data == "records" else None
     g = service.grant_access(current_user, current_keys(), int(form.doctor_id.data), record_ids=chosen, expires_at=expires)
-    if _fragment_wanted():
+    if fragment_wanted():
         return render_template("sharing/_granted.html", grants=service.active_grants(current_user),
                                revoke_form=EmptyForm())
     flash(_("%(name)s can read your records once the grant is confirmed on the chain.", name=g.doctor.display_name), "info")
@@ -79,7 +76,7 @@ def revoke(grant_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     g = service.revoke_access(current_user, current_keys(), grant_id)
-    if _fragment_wanted():
+    if fragment_wanted():
         return render_template("sharing/_granted.html", grants=service.active_grants(current_user),
                                revoke_form=EmptyForm())
     flash(_("%(name)s can no longer read your records.", name=g.doctor.display_name), "info")

@@ -7,16 +7,13 @@ from flask_login import current_user
 
 from .. import services
 from ..auth.service import role_required
+from ..htmx import fragment_wanted
 from . import service
 from .cli import create_validator
 from .forms import DiscardForm, ProposeForm
 
 bp = Blueprint("validators", __name__, url_prefix="/validators", cli_group=None)
 bp.cli.add_command(create_validator)
-
-
-def _fragment_wanted() -> bool:
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
 
 
 def _own_nodes() -> list[str]:
@@ -34,7 +31,7 @@ def _state(form: ProposeForm | None = None, message: str | None = None) -> dict:
 
 def _respond(form: ProposeForm, message: str | None, error: bool):
     """HTMX: the proposals fragment (422 on error). Plain: flash and 303 back, or the full page with errors."""
-    if _fragment_wanted():
+    if fragment_wanted():
         state = _state(form if error else None, message)
         return render_template("validators/_proposals.html", **state), 422 if error else 200
     if error:
@@ -52,7 +49,7 @@ def chain_down(_exc):
 @role_required("validator")
 def index():
     state = _state()
-    if _fragment_wanted() and request.headers.get("HX-Target") == "signers":
+    if fragment_wanted() and request.headers.get("HX-Target") == "signers":
         return render_template("validators/_signer_list.html", **state), 200, {"Vary": "HX-Request, HX-Target"}
     return render_template("validators/index.html", **state), 200, {"Vary": "HX-Request, HX-Target"}
 

@@ -200,6 +200,8 @@ class Worker:
 
     # ----- one job -------------------------------------------------------------
     def _advance(self, job: ChainJob) -> None:
+        if job.status == "queued" and job.kind != "anchor" and job.record_id and not self._record_anchored(job):
+            return  # a grant, revoke or read of a record must not reach the chain before the record does
         receipt = self.chain.receipt(job.tx_hash)
         if receipt is None:
             if job.status == "sent" and _aware(job.next_attempt_at) > _now():
@@ -238,6 +240,15 @@ class Worker:
         job.status = "sent"
         job.attempts += 1
         job.next_attempt_at = _now() + timedelta(seconds=min(MAX_BACKOFF, 2.0 * job.attempts))
+
+    def _record_anchored(self, job: ChainJob) -> bool:
+        """Whether the record ``job`` refers to is anchored; fails ``job`` if that anchor failed for good."""
+        anchor = self.db.scalar(select(ChainJob).where(ChainJob.record_id == job.record_id, ChainJob.kind == "anchor"))
+        if anchor is None or anchor.status == "confirmed":
+            return True
+        if anchor.status == "failed":
+            self._fail(job, "the record it refers to could not be anchored")
+        return False
 
     def _ensure_funded(self, address: str) -> None:
         if self.chain.balance(address) >= MIN_BALANCE_WEI:

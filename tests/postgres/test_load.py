@@ -182,8 +182,10 @@ def test_fifty_users_for_a_minute_get_no_server_error_and_every_upload_anchors(s
         if pending == 0 or failed or time.monotonic() > deadline:
             break
         time.sleep(1)
+    with engine.connect() as conn:
+        why = conn.execute(text("SELECT kind, status, last_error FROM chain_jobs WHERE status <> 'confirmed'")).all()
     engine.dispose()
-    assert failed == 0 and pending == 0
+    assert failed == 0 and pending == 0, why
     tally(sweep, "load: uploads", uploads)
     tally(sweep, "load: uploads not anchored", uploads - anchored)
     assert records == anchored == uploads

@@ -2,9 +2,11 @@
 import re
 
 from sharing_helpers import grant
+from web_helpers import DATA
 
 from phr import db, services
-from phr.records.models import Record
+from phr.anchoring import Worker
+from phr.records.models import ChainJob, Record
 from phr.sharing.models import AccessEvent
 
 
@@ -90,3 +92,20 @@ def test_removing_rows_from_the_access_log_is_detected_against_the_chain(cast):
         session.commit()
     page = cast.patient.client.get("/sharing/log").get_data(as_text=True)
     assert "missing from this log" in page and "AccessLogged" in page
+
+
+def test_a_doctor_reading_a_record_not_yet_anchored_is_logged_on_chain_after_the_record(cast):
+    assert grant(cast, cast.ph_id).status_code == 303
+    cast.settle()
+    record_id = cast.patient.upload_and_confirm(DATA / "fhir" / "valid-collection.json")
+    page = cast.ph.client.get(f"/sharing/patients/{cast.patient_id}/records/{record_id}")
+    assert page.status_code == 200  # the owner-wide grant covers a record the chain does not know yet
+    with cast.app.app_context():
+        worker = Worker(db.session(), services.ledger(), faucet_key=cast.app.config["FAUCET_KEY"])
+        worker.process_once()
+        log_job = db.session().query(ChainJob).filter_by(kind="log", record_id=record_id).one()
+        anchor_job = db.session().query(ChainJob).filter_by(kind="anchor", record_id=record_id).one()
+        assert anchor_job.status != "confirmed" and log_job.status == "queued"  # held back, not sent to revert
+    cast.settle()
+    with cast.app.app_context():
+        assert {j.status for j in db.session().query(ChainJob)} == {"confirmed"}

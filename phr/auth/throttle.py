@@ -9,18 +9,22 @@ is checked, with a message saying when to try again.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from .. import db
 from ..models import LoginFailure
-from .service import normalise_email
+from .service import InvalidCredentials, normalise_email
 
 WINDOW = timedelta(minutes=15)
 MAX_PER_ACCOUNT = 5
 MAX_PER_ADDRESS = 30
+
+T = TypeVar("T")
 
 
 class TooManyAttempts(Exception):
@@ -62,6 +66,25 @@ def succeeded(email: str) -> None:
     session = db.session()
     session.execute(delete(LoginFailure).where(LoginFailure.account == _account(email)))
     session.commit()
+
+
+def attempt(email: str, address: str | None, authenticate: Callable[[], T]) -> tuple[T | None, str | None, int]:
+    """Call ``authenticate`` under the throttle; return ``(result, error message, HTTP status)``.
+
+    Over the limit it is not called (429); :class:`InvalidCredentials` counts a failure (422);
+    success clears the account's failures (200).
+    """
+    try:
+        check(email, address)
+    except TooManyAttempts as exc:
+        return None, str(exc), 429
+    try:
+        result = authenticate()
+    except InvalidCredentials as exc:
+        failed(email, address)
+        return None, str(exc), 422
+    succeeded(email)
+    return result, None, 200
 
 
 def _now() -> datetime:

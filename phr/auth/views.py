@@ -82,22 +82,14 @@ def register():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    error = None
-    status = 200
+    error, status = None, 200
     if form.validate_on_submit():
-        try:
-            throttle.check(form.email.data, request.remote_addr)
-            login = service.authenticate(form.email.data, form.password.data)
-        except throttle.TooManyAttempts as exc:
-            error, status = str(exc), 429
-        except service.InvalidCredentials as exc:
-            throttle.failed(form.email.data, request.remote_addr)
-            error = str(exc)
-        else:
-            throttle.succeeded(form.email.data)
+        login, error, status = throttle.attempt(
+            form.email.data, request.remote_addr, lambda: service.authenticate(form.email.data, form.password.data))
+        if login is not None:
             _begin(login)
             return redirect(_safe_next(url_for(".account")), 303)
-    if status == 200 and (error or form.errors):
+    if form.errors:
         status = 422
     resp = make_response(render_template("auth/login.html", form=form, error=error), status)
     if status == 429:
@@ -196,30 +188,21 @@ def change_password():
 @bp.route("/recover", methods=["GET", "POST"])
 def recover():
     form = RecoverForm()
-    error = None
-    status = 200
+    error, status = None, 200
     if form.validate_on_submit():
-        try:
-            throttle.check(form.email.data, request.remote_addr)
-            login = service.recover(
-                form.email.data, form.new_password.data, recovery_code=form.recovery_code.data or "",
-                key_file=form.key_file.data.read() if form.key_file.data else b"",
-                passphrase=form.passphrase.data or "",
-            )
-        except throttle.TooManyAttempts as exc:
-            error, status = str(exc), 429
-        except service.InvalidCredentials as exc:
-            throttle.failed(form.email.data, request.remote_addr)
-            error = str(exc)
-        else:
-            throttle.succeeded(form.email.data)
+        login, error, status = throttle.attempt(form.email.data, request.remote_addr, lambda: service.recover(
+            form.email.data, form.new_password.data, recovery_code=form.recovery_code.data or "",
+            key_file=form.key_file.data.read() if form.key_file.data else b"",
+            passphrase=form.passphrase.data or "",
+        ))
+        if login is not None:
             _begin(login)
             if login.user.custody == "platform":
                 flash(_("Password reset. Here is your NEW recovery code: the old one no longer works."), "info")
                 return redirect(url_for(".kit"), 303)
             flash(_("Password reset."), "info")
             return redirect(url_for(".account"), 303)
-    if status == 200 and (error or form.errors):
+    if form.errors:
         status = 422
     return render_template("auth/recover.html", form=form, error=error), status
 

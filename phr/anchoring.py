@@ -17,12 +17,13 @@ import logging
 import time
 from datetime import datetime, timedelta, timezone
 
+from eth_account import Account
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import batchproof
-from .ledger import GAS_LIMITS, MAX_FEE_PER_GAS, ChainError, ChainUnavailable, Ledger, NonceUsed
+from .ledger import GAS_LIMITS, MAX_FEE_PER_GAS, BlockInfo, ChainError, ChainUnavailable, Ledger, NonceUsed
 from .models import User
 from .records.models import AnchorBatch, BatchMember, ChainJob, Record
 
@@ -63,7 +64,7 @@ def sign_and_enqueue(db: Session, chain: Ledger, key: bytes, function: str, args
     consecutive nonces instead of colliding.
     """
     db.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
-    sender = chain.sign_call(key, function, args, nonce=0, chain_id=chain_id).sender
+    sender = Account.from_key(key).address
     for _ in range(5):
         nonce = next_nonce(db, chain, sender)
         signed = chain.sign_call(key, function, args, nonce=nonce, chain_id=chain_id)
@@ -82,7 +83,8 @@ class Worker:
     """Drives outbox jobs to confirmation. Run exactly one per deployment."""
 
     def __init__(self, db: Session, chain: Ledger, *, faucet_key: str | None, confirmations: int = 1,
-                 batcher_key: str | bytes | None = None, batch_window: float = 1.0, batch_max: int = 256):
+                 batcher_key: str | bytes | None = None, batch_window: float = 5.0, batch_max: int = 1024,
+                 batch_lead: float = 0.25):
         self.db = db
         self.chain = chain
         self.faucet_key = faucet_key
@@ -90,6 +92,12 @@ class Worker:
         self.batcher_key = batcher_key or faucet_key  # signs anchorBatch; only a courier, it proves nothing
         self.batch_window = batch_window
         self.batch_max = batch_max
+        self.batch_lead = batch_lead
+        self._head: BlockInfo | None = None  # the latest block seen this round
+        self._period: float | None = None  # the block period, learnt from consecutive heads
+        self._last_head: BlockInfo | None = None
+        self._slot_used: int | None = None  # the head whose slot a batch was already cut in
+        self._members_wait = False
 
     def due_jobs(self, limit: int = 500) -> list[ChainJob]:
         # Sent and mined jobs are looked at every round (one receipt lookup), so a mined transaction is noticed
@@ -103,6 +111,7 @@ class Worker:
     def process_once(self) -> int:
         """Advance every due job one step; returns how many changed state. Never raises for chain outages."""
         changed = 0
+        self._head = None
         try:
             changed += self.cut_batches()
         except ChainUnavailable:
@@ -133,27 +142,48 @@ class Worker:
             except Exception:  # keep the worker alive; the job stays queued and is retried
                 log.exception("anchoring round failed")
                 self.db.rollback()
-            time.sleep(poll)
+            time.sleep(self._pause(poll))
+
+    def _pause(self, poll: float) -> float:
+        """``poll``, or less when records wait and the next block's slot opens sooner (so the cut is not late)."""
+        if not self._members_wait or self._head is None or self._period is None:
+            return poll
+        return max(0.01, min(poll, self._slot_opens() - time.time()))
+
+    def head(self) -> BlockInfo:
+        """The latest block, read once per round; also learns the block period from consecutive heads."""
+        if self._head is None:
+            head = self.chain.block("latest")
+            if self._period is None and head.number > 0:
+                self._period = float(head.timestamp - self.chain.block(head.number - 1).timestamp)
+            elif self._period is not None and self._last_head and head.number == self._last_head.number + 1:
+                self._period = float(min(self._period, head.timestamp - self._last_head.timestamp))
+            self._head = self._last_head = head
+        return self._head
 
     # ----- batches -------------------------------------------------------------
     def cut_batches(self) -> int:
         """Put waiting batch-mode records under Merkle roots and queue one signed ``anchorBatch`` per root.
 
-        A batch is cut when ``batch_max`` records wait or the oldest has waited
-        ``batch_window`` seconds. The root's transaction and every member's leaf
-        index and path are committed together, so a crash either leaves the
-        members waiting or leaves a complete batch whose fixed transaction bytes
-        the next round (re-)broadcasts: each record is anchored exactly once.
+        A batch is cut when ``batch_max`` records wait, when the next block's
+        slot opens (``batch_lead`` seconds before that block is due, so the
+        transaction is in the sealers' pool when they start building the block
+        after it; at most one such cut per block), or, if the chain cannot be
+        read, once the oldest has waited ``batch_window`` seconds. The root's
+        transaction and every member's leaf index and path are committed
+        together, so a crash either leaves the members waiting or leaves a
+        complete batch whose fixed transaction bytes the next round
+        (re-)broadcasts: each record is anchored exactly once.
         """
         cut = 0
         while True:
             waiting = list(self.db.scalars(
                 select(BatchMember).where(BatchMember.batch_id.is_(None))
                 .order_by(BatchMember.queued_at, BatchMember.record_id).limit(self.batch_max)))
+            self._members_wait = bool(waiting)
             if not waiting:
                 return cut
-            if len(waiting) < self.batch_max and _aware(waiting[0].queued_at) > _now() - timedelta(
-                    seconds=self.batch_window):
+            if len(waiting) < self.batch_max and not self._slot_open(waiting[0]):
                 return cut
             if not self.batcher_key:
                 log.error("%d records wait for a batch but no batcher key is configured (PHR_BATCHER_KEY_FILE or "
@@ -161,7 +191,23 @@ class Worker:
                 return cut
             self._cut(waiting)
             self.db.commit()
+            if self._head is not None:
+                self._slot_used = self._head.number
             cut += 1
+
+    def _slot_opens(self) -> float:
+        """Unix time ``batch_lead`` seconds before the next block is due: a batch sent then is in the sealers' pool
+        when, on importing that block, they build the one after it."""
+        return self._head.timestamp + self._period - self.batch_lead
+
+    def _slot_open(self, oldest: BatchMember) -> bool:
+        if _aware(oldest.queued_at) <= _now() - timedelta(seconds=self.batch_window):
+            return True
+        try:
+            head = self.head()
+        except ChainUnavailable:
+            return False  # the window above still cuts; the batch is broadcast once the chain is back
+        return head.number != self._slot_used and time.time() >= self._slot_opens()
 
     def _cut(self, members: list[BatchMember]) -> AnchorBatch:
         chain_id = self.chain.chain_id()
@@ -215,9 +261,10 @@ class Worker:
             return
         job.status, job.block_number, job.block_hash = "mined", receipt["blockNumber"], receipt["blockHash"].to_0x_hex()
         job.last_error = None
-        if self.chain.block_number() < job.block_number + self.confirmations:
+        if self.head().number < job.block_number + self.confirmations:
             return
-        if self.chain.block(job.block_number).hash != job.block_hash:
+        block = self.chain.block(job.block_number)
+        if block.hash != job.block_hash:
             return  # reorged: the next round sees the new receipt or re-sends
         if job.kind == "anchor" and not self._anchor_matches(job):
             self._fail(job, "the chain holds a different anchor for this record id")
@@ -226,7 +273,7 @@ class Worker:
             self._fail(job, "the chain holds a different batch under this root")
             return
         job.status = "confirmed"
-        job.mined_at = datetime.fromtimestamp(self.chain.block(job.block_number).timestamp, timezone.utc)
+        job.mined_at = datetime.fromtimestamp(block.timestamp, timezone.utc)
         log.info("job %s (%s) confirmed in block %s", job.id, job.kind, job.block_number)
 
     def _send(self, job: ChainJob) -> None:

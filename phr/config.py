@@ -66,8 +66,9 @@ def from_environment() -> dict:
         # Anchoring: "record" (one anchor tx per record, signed by its author) or "batch" (owner-signed
         # leaves under one anchorBatch root per window; see docs/anchoring.md).
         "ANCHOR_MODE": _env("ANCHOR_MODE", "record"),
-        "BATCH_WINDOW_SECONDS": float(_env("BATCH_WINDOW_SECONDS", "1.0")),
-        "BATCH_MAX": int(_env("BATCH_MAX", "256")),
+        "BATCH_WINDOW_SECONDS": float(_env("BATCH_WINDOW_SECONDS", "5.0")),
+        "BATCH_MAX": int(_env("BATCH_MAX", "1024")),
+        "BATCH_LEAD_SECONDS": float(_env("BATCH_LEAD_SECONDS", "0.25")),
         # Signs anchorBatch transactions; defaults to the faucet key (a dedicated key avoids nonce contention).
         "BATCHER_KEY": _read(_env("BATCHER_KEY_FILE")),
         # Validator operators' own signer nodes (votes go only there): PHR_VALIDATOR_NODES JSON, see above.

@@ -36,7 +36,8 @@ def main() -> int:
         cfg = app.config
         worker = Worker(db.session(), services.ledger(), faucet_key=cfg["FAUCET_KEY"],
                         confirmations=cfg["CONFIRMATIONS"], batcher_key=cfg.get("BATCHER_KEY"),
-                        batch_window=cfg.get("BATCH_WINDOW_SECONDS", 1.0), batch_max=cfg.get("BATCH_MAX", 256))
+                        batch_window=cfg["BATCH_WINDOW_SECONDS"], batch_max=cfg["BATCH_MAX"],
+                        batch_lead=cfg["BATCH_LEAD_SECONDS"])
         logging.getLogger("phr.worker").info("anchoring worker started (confirmations=%s)", worker.confirmations)
         worker.run(poll=app.config.get("WORKER_POLL_SECONDS", 0.5), stop=lambda: stopping, housekeeping=_sweep)
     return 0

@@ -35,11 +35,19 @@ def _refused(exc):
 
 
 # ----- patients: authority control ------------------------------------------------------------
-def _grant_form() -> GrantForm:
-    form = GrantForm()
+def _grant_form(**kw) -> GrantForm:
+    form = GrantForm(**kw)
     form.records.choices = [SelectChoice(r.id, f"{r.created_at:%Y-%m-%d %H:%M} · {r.source_format} · "
                                          f"{r.resource_count} items") for r in records.records_for(current_user)]
     return form
+
+
+def _grants_changed() -> str:
+    """The htmx answer to a grant or revoke: the grants list, and the directory out of band so that each
+    doctor's card shows whether they have access (filtered by the search box, which htmx sends along)."""
+    q = request.form.get("q", "")
+    return render_template("sharing/_grants_changed.html", grants=service.active_grants(current_user),
+                           revoke_form=EmptyForm(), doctors=service.directory(q), form=_grant_form(formdata=None), q=q)
 
 
 @bp.get("/")
@@ -64,8 +72,7 @@ def grant():
     chosen = form.records.data if form.scope.data == "records" else None
     g = service.grant_access(current_user, current_keys(), int(form.doctor_id.data), record_ids=chosen, expires_at=expires)
     if fragment_wanted():
-        return render_template("sharing/_granted.html", grants=service.active_grants(current_user),
-                               revoke_form=EmptyForm())
+        return _grants_changed()
     flash(_("%(name)s can read your records once the grant is confirmed on the chain.", name=g.doctor.display_name), "info")
     return redirect(url_for("sharing.index"), 303)
 
@@ -77,8 +84,7 @@ def revoke(grant_id: int):
         abort(400)
     g = service.revoke_access(current_user, current_keys(), grant_id)
     if fragment_wanted():
-        return render_template("sharing/_granted.html", grants=service.active_grants(current_user),
-                               revoke_form=EmptyForm())
+        return _grants_changed()
     flash(_("%(name)s can no longer read your records.", name=g.doctor.display_name), "info")
     return redirect(url_for("sharing.index"), 303)
 

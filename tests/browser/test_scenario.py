@@ -50,12 +50,20 @@ def test_patient_uploads_shares_and_revokes_doctor_reads_adds_a_visit_and_is_ref
 
     # The patient finds her by country (active search) and grants access to all records.
     patient.get_by_role("link", name="Sharing").click()
+    patient.evaluate("""() => { window.__searched = new Promise((done) => document.body.addEventListener(
+        "htmx:afterSettle", (e) => e.target.id === "directory" && done(true))); }""")
     patient.fill("#doctor-search", "Philippines")
+    assert patient.evaluate("window.__searched")  # the filtered directory is in place before she clicks
     card = patient.locator("#directory li.card", has_text="Dr Maria Santos")
     card.wait_for()
+    patient.evaluate("window.__samePage = true")
     card.get_by_role("button", name="Grant access").click()
     granted = patient.locator("#granted li.card", has_text="Dr Maria Santos")
     granted.wait_for()
+    # Her directory card says so too, without a reload (swapped out of band).
+    card.get_by_text("Has access").wait_for()
+    assert card.get_by_role("button", name="Grant access").count() == 0
+    assert patient.evaluate("window.__samePage === true"), "the page was reloaded"
     reload_until(patient, lambda: "Confirmed on chain" in granted.inner_text())
     shot(patient, "5-sharing", docs="sharing")
 
@@ -95,6 +103,7 @@ def test_patient_uploads_shares_and_revokes_doctor_reads_adds_a_visit_and_is_ref
     patient.locator("#granted li.card", has_text="Dr Maria Santos").get_by_role("button", name="Revoke").click()
     patient.locator("#granted").get_by_text("No doctor has access to your records.").wait_for()
     assert patient.evaluate("document.activeElement.id") == "granted"  # focus follows the swap (static/js/app.js)
+    patient.locator("#directory li.card", has_text="Dr Maria Santos").get_by_role("button", name="Grant access").wait_for()
 
     # The doctor is refused at once.
     doctor.expect_404 = True

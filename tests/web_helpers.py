@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from auth_helpers import AuthActions
@@ -14,6 +16,8 @@ from phr.records.models import ChainJob
 
 DATA = Path(__file__).resolve().parent / "data"
 _CONFIRM = re.compile(r'action="(/records/upload/[0-9a-f]+/confirm)"')
+_ENV_KEYS = ("SECRET_KEY", "DATABASE_URL", "INSTANCE_DIR", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY",
+             "S3_BUCKET", "RPC_URLS", "CONTRACT_ADDRESS", "CHAIN_ID", "FAUCET_KEY")
 
 
 class Patient(AuthActions):
@@ -59,3 +63,14 @@ def all_confirmed(app):
 def tally(sweep: dict, key: str, n: int = 1) -> None:
     """Add ``n`` to a reliability-sweep counter (see tests/conftest.py)."""
     sweep[key] = sweep.get(key, 0) + n
+
+
+def subprocess_env(config: Mapping, **overrides) -> dict[str, str]:
+    """PATH and HOME plus ``PHR_*`` variables for a worker or gunicorn process.
+
+    ``config`` is an app config or a dict of the same keys (database, instance dir, S3, chain);
+    ``overrides`` add or replace config keys (``CONFIRMATIONS=2``). Lists are comma-joined.
+    """
+    values = {key: config[key] for key in _ENV_KEYS} | overrides
+    return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")} | {
+        f"PHR_{key}": ",".join(value) if isinstance(value, list) else str(value) for key, value in values.items()}

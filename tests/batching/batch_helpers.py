@@ -1,8 +1,9 @@
 """Helpers for batched anchoring tests on the real devnet: worker rounds, chain events, worker environment."""
 from __future__ import annotations
 
-import os
 import time
+
+from web_helpers import subprocess_env
 
 from phr import db, services
 from phr.anchoring import Worker
@@ -68,15 +69,5 @@ def anchored_events(app, record_ids) -> int:
 
 
 def worker_env(app) -> dict:
-    """The ``PHR_*`` environment of a worker process for ``app`` (batch mode)."""
-    cfg = app.config
-    return {
-        "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
-        "PHR_SECRET_KEY": cfg["SECRET_KEY"], "PHR_DATABASE_URL": cfg["DATABASE_URL"],
-        "PHR_INSTANCE_DIR": cfg["INSTANCE_DIR"], "PHR_S3_ENDPOINT": cfg["S3_ENDPOINT"],
-        "PHR_S3_ACCESS_KEY": cfg["S3_ACCESS_KEY"], "PHR_S3_SECRET_KEY": cfg["S3_SECRET_KEY"],
-        "PHR_S3_BUCKET": cfg["S3_BUCKET"], "PHR_RPC_URLS": ",".join(cfg["RPC_URLS"]),
-        "PHR_CONTRACT_ADDRESS": cfg["CONTRACT_ADDRESS"], "PHR_CHAIN_ID": str(cfg["CHAIN_ID"]),
-        "PHR_FAUCET_KEY": cfg["FAUCET_KEY"], "PHR_CONFIRMATIONS": "2",
-        "PHR_ANCHOR_MODE": "batch", "PHR_BATCH_WINDOW_SECONDS": "0.5",
-    }
+    """The environment of a worker process for ``app`` (batch mode)."""
+    return subprocess_env(app.config, CONFIRMATIONS=2, ANCHOR_MODE="batch", BATCH_WINDOW_SECONDS=0.5)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 from sqlalchemy import create_engine, text
-from web_helpers import tally
+from web_helpers import subprocess_env, tally
 
 from phr import db
 from phr.config import ROOT
@@ -33,21 +33,15 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 PASSWORD = "load test password 1"
 
 
-def _env(database_url, devnet, registry, objectstore, storage, tmp_path) -> dict:
-    return {
-        "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
-        "PHR_SECRET_KEY": "load-test-" + "0" * 32, "PHR_DATABASE_URL": database_url,
-        "PHR_INSTANCE_DIR": str(tmp_path), "PHR_S3_ENDPOINT": objectstore.endpoint,
-        "PHR_S3_ACCESS_KEY": objectstore.access_key, "PHR_S3_SECRET_KEY": objectstore.secret_key,
-        "PHR_S3_BUCKET": storage.bucket, "PHR_RPC_URLS": ",".join(devnet.rpc_urls),
-        "PHR_CONTRACT_ADDRESS": registry, "PHR_CHAIN_ID": str(devnet.chain_id), "PHR_FAUCET_KEY": devnet.faucet_key,
-    }
-
-
 @pytest.fixture
 def server(database_url, devnet, registry, objectstore, storage, tmp_path):
     db.upgrade(database_url)
-    env = _env(database_url, devnet, registry, objectstore, storage, tmp_path)
+    env = subprocess_env({
+        "SECRET_KEY": "load-test-" + "0" * 32, "DATABASE_URL": database_url, "INSTANCE_DIR": tmp_path,
+        "S3_ENDPOINT": objectstore.endpoint, "S3_ACCESS_KEY": objectstore.access_key,
+        "S3_SECRET_KEY": objectstore.secret_key, "S3_BUCKET": storage.bucket, "RPC_URLS": devnet.rpc_urls,
+        "CONTRACT_ADDRESS": registry, "CHAIN_ID": devnet.chain_id, "FAUCET_KEY": devnet.faucet_key,
+    })
     port = free_port()
     bin_dir = Path(sys.executable).parent
     with open(tmp_path / "gunicorn.log", "wb") as web_log, open(tmp_path / "worker.log", "wb") as worker_log:

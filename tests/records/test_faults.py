@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 from sqlalchemy import select
-from web_helpers import DATA, all_confirmed, drive_worker, jobs, tally
+from web_helpers import DATA, all_confirmed, drive_worker, jobs, subprocess_env, tally
 
 from phr import db, services
 from phr.config import ROOT
@@ -74,15 +74,9 @@ def test_object_store_down_then_back(patient, live_app, objectstore, sweep):
     drive_worker(live_app, all_confirmed(live_app))
 
 
-def test_app_workers_killed_mid_upload_lose_nothing(live_app, devnet, registry, objectstore, storage, tmp_path, sweep):
+def test_app_workers_killed_mid_upload_lose_nothing(live_app, sweep):
     """Eight clients upload while every gunicorn worker is kill -9'd twice; then check every invariant."""
-    cfg = live_app.config
-    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "PHR_SECRET_KEY": "k" * 32,
-           "PHR_DATABASE_URL": cfg["DATABASE_URL"], "PHR_INSTANCE_DIR": str(tmp_path),
-           "PHR_S3_ENDPOINT": objectstore.endpoint, "PHR_S3_ACCESS_KEY": objectstore.access_key,
-           "PHR_S3_SECRET_KEY": objectstore.secret_key, "PHR_S3_BUCKET": storage.bucket,
-           "PHR_RPC_URLS": ",".join(devnet.rpc_urls), "PHR_CONTRACT_ADDRESS": registry,
-           "PHR_CHAIN_ID": str(devnet.chain_id), "PHR_FAUCET_KEY": devnet.faucet_key}
+    env = subprocess_env(live_app.config)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     master = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "--threads", "4",

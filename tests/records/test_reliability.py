@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from web_helpers import DATA, all_confirmed, drive_worker, jobs, tally
+from web_helpers import DATA, all_confirmed, drive_worker, jobs, subprocess_env, tally
 
 from phr import db, services
 from phr.config import ROOT
@@ -91,22 +91,9 @@ def test_storage_outage_fails_the_upload_and_leaves_nothing(patient, live_app, s
         assert db.session().query(Record).count() == 0 and db.session().query(ChainJob).count() == 0
 
 
-def _worker_env(app) -> dict:
-    cfg = app.config
-    return {
-        "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
-        "PHR_SECRET_KEY": cfg["SECRET_KEY"], "PHR_DATABASE_URL": cfg["DATABASE_URL"],
-        "PHR_INSTANCE_DIR": cfg["INSTANCE_DIR"], "PHR_S3_ENDPOINT": cfg["S3_ENDPOINT"],
-        "PHR_S3_ACCESS_KEY": cfg["S3_ACCESS_KEY"], "PHR_S3_SECRET_KEY": cfg["S3_SECRET_KEY"],
-        "PHR_S3_BUCKET": cfg["S3_BUCKET"], "PHR_RPC_URLS": ",".join(cfg["RPC_URLS"]),
-        "PHR_CONTRACT_ADDRESS": cfg["CONTRACT_ADDRESS"], "PHR_CHAIN_ID": str(cfg["CHAIN_ID"]),
-        "PHR_FAUCET_KEY": cfg["FAUCET_KEY"], "PHR_CONFIRMATIONS": "2",
-    }
-
-
 def test_worker_killed_mid_batch_loses_and_duplicates_nothing(patient, live_app, sweep):
     ids = [patient.upload_and_confirm(DATA / "fhir" / "valid-collection.json") for _ in range(5)]
-    env = _worker_env(live_app)
+    env = subprocess_env(live_app.config, CONFIRMATIONS=2)
     worker = subprocess.Popen([sys.executable, "-m", "phr.worker"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -45,13 +45,7 @@ def verify(bundle: bytes, proof: dict, rpc_urls: list[str]) -> list[str]:
             problems.append("the chain's storage index differs from the proof's")
         if anchor.block_number != proof["block_number"]:
             problems.append(f"anchored in block {anchor.block_number}, the proof says {proof['block_number']}")
-        receipt = chain.receipt(proof["tx_hash"])
-        if receipt is None or receipt["status"] != 1:
-            problems.append("the anchoring transaction is not on the chain")
-        elif receipt["blockHash"].to_0x_hex() != proof["block_hash"]:
-            problems.append("the anchoring transaction is in a different block than the proof says")
-        elif chain.block(proof["block_number"]).hash != proof["block_hash"]:
-            problems.append("the proof's block is no longer canonical")
+        problems += _check_transaction(chain, proof, "anchoring")
     except ChainError as exc:
         problems.append(f"chain unreachable: {exc}")
     return problems
@@ -82,16 +76,22 @@ def verify_batched(bundle: bytes, proof: dict, rpc_urls: list[str]) -> list[str]
                             f"{proof['block_number']}")
         if batch.submitter.lower() != proof["batch_submitter"].lower():
             problems.append(f"the chain names submitter {batch.submitter}, the proof {proof['batch_submitter']}")
-        receipt = chain.receipt(proof["tx_hash"])
-        if receipt is None or receipt["status"] != 1:
-            problems.append("the batch transaction is not on the chain")
-        elif receipt["blockHash"].to_0x_hex() != proof["block_hash"]:
-            problems.append("the batch transaction is in a different block than the proof says")
-        elif chain.block(proof["block_number"]).hash != proof["block_hash"]:
-            problems.append("the proof's block is no longer canonical")
+        problems += _check_transaction(chain, proof, "batch")
     except ChainError as exc:
         problems.append(f"chain unreachable: {exc}")
     return problems
+
+
+def _check_transaction(chain: Ledger, proof: dict, kind: str) -> list[str]:
+    """Problems with the proof's ``kind`` transaction: failed or missing, in another block, or off the canonical chain."""
+    receipt = chain.receipt(proof["tx_hash"])
+    if receipt is None or receipt["status"] != 1:
+        return [f"the {kind} transaction is not on the chain"]
+    if receipt["blockHash"].to_0x_hex() != proof["block_hash"]:
+        return [f"the {kind} transaction is in a different block than the proof says"]
+    if chain.block(proof["block_number"]).hash != proof["block_hash"]:
+        return ["the proof's block is no longer canonical"]
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:

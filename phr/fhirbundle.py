@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
@@ -21,17 +22,37 @@ MAX_DEPTH = 64
 """Deepest nesting of objects and arrays accepted in a bundle."""
 
 
+def N_(msgid: str) -> str:  # noqa: N802 - gettext convention
+    """Mark an English message for translation (pybabel extracts it); it is translated where it is shown."""
+    return msgid
+
+
 class ImportRejected(Exception):
     """The one error raised for any input the importer cannot understand.
 
-    ``message`` is a sentence for a person (no stack trace, no exception repr);
-    ``details`` optionally lists further findings.
+    ``message`` is a sentence for a person in English (no stack trace, no exception repr), as
+    the command line prints it; a page shows it in the reader's language as
+    ``gettext(msgid, **params)``: ``msgid`` is the English text with ``%(name)s`` placeholders,
+    marked with ``N_`` for the catalogs. A message taken from a library (a FHIR model's
+    validation error) comes without params and is shown as it is. ``details`` optionally lists
+    further findings, in English.
     """
 
-    def __init__(self, message: str, details: list[str] | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, msgid: str, details: list[str] | None = None, **params: Any):
+        self.msgid, self.params = msgid, params
+        self.message = msgid % params if params else msgid
+        super().__init__(self.message)
         self.details = list(details or [])
+
+
+Finding = tuple[str, dict[str, Any]]
+"""One validation finding: an ``N_``-marked msgid and its parameters."""
+
+
+def _rejected(findings: list[Finding]) -> ImportRejected:
+    """The first finding as the message; every finding, in English, as the details."""
+    msgid, params = findings[0]
+    return ImportRejected(msgid, [m % p for m, p in findings], **params)
 
 
 def canonical_bytes(data: dict) -> bytes:
@@ -40,7 +61,8 @@ def canonical_bytes(data: dict) -> bytes:
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         return text.encode("utf-8")
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
-        raise ImportRejected(f"The bundle cannot be written as canonical JSON: {_short(exc)}.") from None
+        raise ImportRejected(N_("The bundle cannot be written as canonical JSON: %(reason)s."),
+                             reason=_short(exc)) from None
 
 
 def resource_hashes(bundle: dict) -> list[tuple[str, str]]:
@@ -185,25 +207,29 @@ def _walk(node: object, parts: list[str], prefix: str) -> Iterator[tuple[str, ob
         yield from _walk(item, parts[1:], here if index is None else f"{here}[{index}]")
 
 
-def _binding_errors(resource: dict, bindings: tuple[_Binding, ...]) -> Iterator[str]:
+def _binding_errors(resource: dict, bindings: tuple[_Binding, ...], where: str) -> Iterator[Finding]:
     for binding in bindings:
         for path, value in _walk(resource, binding.path.split("."), ""):
             if binding.system is None:
                 if value not in binding.codes:
-                    yield f"{path}: {value!r} is not one of {_join(binding.codes)}"
+                    yield N_("%(path)s: %(value)s is not one of %(codes)s"), {
+                        "path": f"{where}.{path}", "value": repr(value), "codes": _join(binding.codes)}
             else:
-                yield from _coded_errors(path, value, binding)
+                yield from _coded_errors(f"{where}.{path}", value, binding)
 
 
-def _coded_errors(path: str, value: object, binding: _Binding) -> Iterator[str]:
+def _coded_errors(path: str, value: object, binding: _Binding) -> Iterator[Finding]:
     concept = isinstance(value, dict) and "coding" in value
     codings = value.get("coding", []) if concept else [value]
     in_system = [c for c in codings if isinstance(c, dict) and c.get("system") == binding.system]
+    codes = _join(binding.codes)
     if concept and binding.required and not in_system:
-        yield f"{path}: needs a coding from {binding.system} ({_join(binding.codes)})"
+        yield N_("%(path)s: needs a coding from %(system)s (%(codes)s)"), {
+            "path": path, "system": binding.system, "codes": codes}
     for coding in in_system:
         if coding.get("code") not in binding.codes:
-            yield f"{path}: {coding.get('code')!r} is not one of {_join(binding.codes)} in {binding.system}"
+            yield N_("%(path)s: %(code)s is not one of %(codes)s in %(system)s"), {
+                "path": path, "code": repr(coding.get("code")), "codes": codes, "system": binding.system}
 
 
 def _join(codes: tuple[str, ...]) -> str:
@@ -222,11 +248,11 @@ def validate_bundle(bundle: dict) -> None:
     """
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         found = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
-        raise ImportRejected(f"Expected a FHIR Bundle, found {found!r}.")
+        raise ImportRejected(N_("Expected a FHIR Bundle, found %(found)s."), found=repr(found))
     _check_depth(bundle)
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
-        raise ImportRejected("Bundle.entry: must be a list.")
+        raise ImportRejected(N_("Bundle.entry: must be a list."))
     _validate_shell(bundle, entries)
     for index, entry in enumerate(entries):
         _validate_entry(index, entry)
@@ -239,16 +265,16 @@ def _check_depth(data: object) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise ImportRejected(f"The bundle nests deeper than {MAX_DEPTH} levels.")
+            raise ImportRejected(N_("The bundle nests deeper than %(max)d levels."), max=MAX_DEPTH)
         children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
         stack.extend((child, depth + 1) for child in children)
 
 
 def _validate_shell(bundle: dict, entries: list) -> None:
     shell = dict(bundle, entry=[_without_resource(e) for e in entries]) if entries else bundle
-    errors = [f"Bundle.{e}" for e in _binding_errors(bundle, _BUNDLE_BINDINGS)]
+    errors = list(_binding_errors(bundle, _BUNDLE_BINDINGS, "Bundle"))
     if errors:
-        raise ImportRejected(errors[0], errors)
+        raise _rejected(errors)
     _model_check("Bundle", shell, "Bundle")
 
 
@@ -259,16 +285,18 @@ def _without_resource(entry: object) -> object:
 def _validate_entry(index: int, entry: dict) -> None:
     resource = entry.get("resource")
     if not isinstance(resource, dict):
-        raise ImportRejected(f"entry[{index}].resource: missing; every entry must carry a resource.")
+        raise ImportRejected(N_("entry[%(index)d].resource: missing; every entry must carry a resource."), index=index)
     kind = resource.get("resourceType")
     where = f"entry[{index}].resource({kind})"
     if not isinstance(kind, str) or kind not in BINDINGS:
         accepted = ", ".join(sorted(BINDINGS))
-        raise ImportRejected(f"entry[{index}].resource: resource type {kind!r} is not accepted (accepted: {accepted}).")
+        raise ImportRejected(
+            N_("entry[%(index)d].resource: resource type %(kind)s is not accepted (accepted: %(accepted)s)."),
+            index=index, kind=repr(kind), accepted=accepted)
     _model_check(kind, resource, where)
-    errors = [f"{where}.{e}" for e in _binding_errors(resource, _COMMON + BINDINGS[kind])]
+    errors = list(_binding_errors(resource, _COMMON + BINDINGS[kind], where))
     if errors:
-        raise ImportRejected(errors[0], errors)
+        raise _rejected(errors)
 
 
 def _model_check(kind: str, data: dict, where: str) -> None:
@@ -314,14 +342,17 @@ def _check_identity(entries: list[dict]) -> None:
         where = f"entry[{index}].resource({resource['resourceType']})"
         rid = resource.get("id")
         if not full_url:
-            raise ImportRejected(f"entry[{index}].fullUrl: missing; every entry needs one.")
+            raise ImportRejected(N_("entry[%(index)d].fullUrl: missing; every entry needs one."), index=index)
         if not rid:
-            raise ImportRejected(f"{where}.id: missing; every resource needs an id matching its fullUrl.")
+            raise ImportRejected(N_("%(where)s.id: missing; every resource needs an id matching its fullUrl."),
+                                 where=where)
         if not _full_url_matches(full_url, resource["resourceType"], rid):
-            raise ImportRejected(f"entry[{index}].fullUrl: {full_url!r} does not match {where}.id {rid!r}.")
+            raise ImportRejected(N_("entry[%(index)d].fullUrl: %(url)s does not match %(where)s.id %(id)s."),
+                                 index=index, url=repr(full_url), where=where, id=repr(rid))
         for key in (full_url, f"{resource['resourceType']}/{rid}"):
             if key in seen:
-                raise ImportRejected(f"entry[{index}].fullUrl: {key!r} appears more than once in the bundle.")
+                raise ImportRejected(N_("entry[%(index)d].fullUrl: %(url)s appears more than once in the bundle."),
+                                     index=index, url=repr(key))
             seen.add(key)
 
 
@@ -341,8 +372,8 @@ def _check_references(entries: list[dict]) -> None:
         for path, ref in _references(resource, ""):
             if ref not in targets and ref not in local:
                 raise ImportRejected(
-                    f"entry[{index}].resource({resource['resourceType']}).{path}: "
-                    f"reference {_clip(repr(ref))} does not resolve to an entry in the bundle."
+                    N_("%(path)s: reference %(reference)s does not resolve to an entry in the bundle."),
+                    path=f"entry[{index}].resource({resource['resourceType']}).{path}", reference=_clip(repr(ref)),
                 )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from phr import mhb
-from phr.fhirbundle import MAX_DEPTH, ImportRejected, canonical_bytes, validate_bundle
+from phr.fhirbundle import MAX_DEPTH, N_, ImportRejected, canonical_bytes, validate_bundle
 from phr.mhb import SkippedRow
 
 __all__ = ["ImportRejected", "ImportResult", "ImportSummary", "MAX_UPLOAD_BYTES", "SkippedRow", "import_file"]
@@ -63,51 +63,60 @@ def import_file(data: bytes, filename: str | None = None, *, max_bytes: int = MA
     Raises ImportRejected for anything too large, unreadable or invalid.
     """
     if len(data) > max_bytes:
-        raise ImportRejected(
-            f"The file is {_mib(len(data))} MiB; the limit is {_mib(max_bytes)} MiB. Nothing was read."
-        )
+        raise ImportRejected(N_("The file is %(size)s MiB; the limit is %(limit)s MiB. Nothing was read."),
+                             size=_mib(len(data)), limit=_mib(max_bytes))
     text = _decode(data, filename)
     first = text.lstrip()[:1]
     if first == "<":
         return _from_mhb("mhb-xml", mhb.parse_xml(text))
     if first != "{":
-        raise ImportRejected(f"{_name(filename)} is neither JSON nor XML, so it is not a health-bank or FHIR file.")
+        raise _about(filename,
+                     N_("The file %(name)s is neither JSON nor XML, so it is not a health-bank or FHIR file."),
+                     N_("The file is neither JSON nor XML, so it is not a health-bank or FHIR file."))
     document = _load_json(text, Decimal)
     keys = {str(k).lower() for k in document}
     if "myhealthbank" in keys:
         return _from_mhb("mhb-json", mhb.parse_json_object(document))
     if "resourceType" in document:
         return _from_fhir(_load_json(text, float))
-    raise ImportRejected(f"{_name(filename)} is JSON but neither a My Health Bank download nor a FHIR resource.")
+    raise _about(filename,
+                 N_("The file %(name)s is JSON but neither a My Health Bank download nor a FHIR resource."),
+                 N_("The file is JSON but neither a My Health Bank download nor a FHIR resource."))
 
 
 def _mib(size: int) -> str:
     return f"{size / 1024 / 1024:.1f}"
 
 
-def _name(filename: str | None) -> str:
-    return f"The file {filename!r}" if filename else "The file"
+def _about(filename: str | None, named: str, unnamed: str, **params: object) -> ImportRejected:
+    """A refusal that names the file when its name is known (``named`` has a ``%(name)s`` placeholder)."""
+    if filename:
+        return ImportRejected(named, name=repr(filename), **params)
+    return ImportRejected(unnamed, **params)
 
 
 def _decode(data: bytes, filename: str | None) -> str:
     try:
         return bytes(data).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportRejected(
-            f"{_name(filename)} is not UTF-8 text (invalid byte at position {exc.start}); "
-            "health-bank and FHIR files are UTF-8."
-        ) from None
+        raise _about(filename,
+                     N_("The file %(name)s is not UTF-8 text (invalid byte at position %(position)d); "
+                        "health-bank and FHIR files are UTF-8."),
+                     N_("The file is not UTF-8 text (invalid byte at position %(position)d); "
+                        "health-bank and FHIR files are UTF-8."),
+                     position=exc.start) from None
 
 
 def _reject_constant(name: str) -> None:
-    raise ImportRejected(f"The JSON contains {name}, which is not a number JSON allows.")
+    raise ImportRejected(N_("The JSON contains %(name)s, which is not a number JSON allows."), name=name)
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     result = {}
     for key, value in pairs:
         if key in result:
-            raise ImportRejected(f"The JSON has the key {key!r} twice in one object; refusing ambiguous data.")
+            raise ImportRejected(N_("The JSON has the key %(key)s twice in one object; refusing ambiguous data."),
+                                 key=repr(key))
         result[key] = value
     return result
 
@@ -119,7 +128,8 @@ def _check_json_depth(text: str) -> None:
         depth += 1 if bracket in "[{" else -1
         deepest = max(deepest, depth)
         if deepest > MAX_DEPTH:
-            raise ImportRejected(f"The JSON nests deeper than {MAX_DEPTH} levels; that is not a health record.")
+            raise ImportRejected(N_("The JSON nests deeper than %(max)d levels; that is not a health record."),
+                                 max=MAX_DEPTH)
 
 
 def _load_json(text: str, parse_float: type) -> dict:
@@ -129,11 +139,13 @@ def _load_json(text: str, parse_float: type) -> dict:
             text, strict=False, parse_float=parse_float, parse_constant=_reject_constant, object_pairs_hook=_unique_keys
         )
     except json.JSONDecodeError as exc:
-        raise ImportRejected(f"The JSON is not valid: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+        raise ImportRejected(N_("The JSON is not valid: %(reason)s (line %(line)d, column %(column)d)."),
+                             reason=exc.msg, line=exc.lineno, column=exc.colno) from None
     except ValueError:  # an integer with more digits than Python converts (thousands of digits)
-        raise ImportRejected("The JSON contains a number with too many digits to be a health record value.") from None
+        raise ImportRejected(
+            N_("The JSON contains a number with too many digits to be a health record value.")) from None
     if not isinstance(value, dict):
-        raise ImportRejected("The JSON must be an object at the top level.")
+        raise ImportRejected(N_("The JSON must be an object at the top level."))
     return value
 
 
@@ -145,14 +157,13 @@ def _from_mhb(source_format: str, document: mhb.MhbDocument) -> ImportResult:
 def _from_fhir(resource: dict) -> ImportResult:
     if resource.get("resourceType") != "Bundle":
         raise ImportRejected(
-            f"Expected a FHIR Bundle, found a {str(resource.get('resourceType'))[:40]!r} resource; "
-            "wrap single resources in a collection Bundle."
+            N_("Expected a FHIR Bundle, found a %(type)s resource; wrap single resources in a collection Bundle."),
+            type=repr(str(resource.get("resourceType"))[:40]),
         )
     validate_bundle(resource)
     if resource["type"] not in ACCEPTED_BUNDLE_TYPES:
-        raise ImportRejected(
-            f"Bundle.type {resource['type']!r} is not accepted; upload one of {', '.join(ACCEPTED_BUNDLE_TYPES)}."
-        )
+        raise ImportRejected(N_("Bundle.type %(type)s is not accepted; upload one of %(accepted)s."),
+                             type=repr(resource["type"]), accepted=", ".join(ACCEPTED_BUNDLE_TYPES))
     return _result("fhir-json", as_collection(resource), [], [])
 
 

@@ -22,7 +22,7 @@ import xmltodict
 from defusedxml import DefusedXmlException
 from defusedxml.expatreader import create_parser
 
-from phr.fhirbundle import HL7_CS, ImportRejected
+from phr.fhirbundle import HL7_CS, N_, ImportRejected
 
 TWCORE = "https://twcore.mohw.gov.tw/ig/twcore/CodeSystem/"
 LOCAL = "https://phr.invalid/fhir/"
@@ -90,7 +90,7 @@ def parse_xml(text: str) -> MhbDocument:
     try:
         tree = xmltodict.parse(raw, encoding="utf-8", disable_entities=True, xml_attribs=False, force_list=_is_row_tag)
     except Exception as exc:  # noqa: BLE001 - xmltodict re-raises expat errors of several types
-        raise ImportRejected(f"The XML could not be read: {_first_line(exc)}.") from None
+        raise ImportRejected(N_("The XML could not be read: %(reason)s."), reason=_first_line(exc)) from None
     document = _normalise(tree)
     document.notes[:0] = notes
     return document
@@ -104,7 +104,8 @@ class _DepthGuard(xml.sax.ContentHandler):
     def startElement(self, name: str, attrs: object) -> None:  # noqa: N802 - SAX API
         self.depth += 1
         if self.depth > MAX_XML_DEPTH:
-            raise ImportRejected(f"The XML nests deeper than {MAX_XML_DEPTH} levels; this is not a health-bank file.")
+            raise ImportRejected(N_("The XML nests deeper than %(max)d levels; this is not a health-bank file."),
+                                 max=MAX_XML_DEPTH)
 
     def endElement(self, name: str) -> None:  # noqa: N802 - SAX API
         self.depth -= 1
@@ -121,10 +122,11 @@ def _screen_xml(raw: bytes) -> None:
         parser.parse(source)
     except DefusedXmlException:
         raise ImportRejected(
-            "The XML declares a DTD or entities, which a genuine health-bank download never does; refused."
+            N_("The XML declares a DTD or entities, which a genuine health-bank download never does; refused.")
         ) from None
     except xml.sax.SAXParseException as exc:
-        raise ImportRejected(f"The XML is not well-formed: {exc.getMessage()} (line {exc.getLineNumber()}).") from None
+        raise ImportRejected(N_("The XML is not well-formed: %(reason)s (line %(line)d)."),
+                             reason=exc.getMessage(), line=exc.getLineNumber()) from None
 
 
 def _is_row_tag(path: object, key: str, value: object) -> bool:
@@ -138,22 +140,27 @@ def _first_line(exc: BaseException) -> str:
 # --- normalisation --------------------------------------------------------------
 
 
-def _lower_keys(mapping: dict, where: str) -> dict:
+def _lower_keys(mapping: dict, where: str | None) -> dict:
+    """``mapping`` with lower-case keys; ``where`` names it in messages (None: the file's top level)."""
     out: dict = {}
     for key, value in mapping.items():
         low = str(key).strip().lower()
         if low in out:
-            raise ImportRejected(f"{where} has the key {low!r} twice (keys are compared without case).")
+            if where is None:
+                raise ImportRejected(N_("The file has the key %(key)s twice (keys are compared without case)."),
+                                     key=repr(low))
+            raise ImportRejected(N_("%(where)s has the key %(key)s twice (keys are compared without case)."),
+                                 where=where, key=repr(low))
         out[low] = value
     return out
 
 
 def _normalise(obj: object) -> MhbDocument:
-    root = _lower_keys(obj, "The file") if isinstance(obj, dict) else {}
+    root = _lower_keys(obj, None) if isinstance(obj, dict) else {}
     top = root.get("myhealthbank")
     bdata = _lower_keys(top, "myhealthbank").get("bdata") if isinstance(top, dict) else None
     if not isinstance(bdata, dict):
-        raise ImportRejected("This is not a My Health Bank download: myhealthbank/bdata is missing.")
+        raise ImportRejected(N_("This is not a My Health Bank download: myhealthbank/bdata is missing."))
     bdata = _lower_keys(bdata, "bdata")
     document = MhbDocument(
         masked_id=_scalar(bdata.get("b1.1"), "b1.1"),

@@ -168,7 +168,7 @@ def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: 
     try:
         validate_bundle(bundle)
     except ImportRejected as exc:
-        raise RecordError(exc.message) from None
+        raise RecordError(_(exc.msgid, **exc.params)) from None
     canonical = canonical_bytes(bundle)
     disclosure_key = secrets.token_bytes(DISCLOSURE_KEY_BYTES)
     root = resources_root(bundle, disclosure_key)

@@ -67,19 +67,19 @@ def _view(opened: service.Opened):
 @role_required("patient")
 def upload():
     form = UploadForm()
-    error = None
+    error = message = None
     if form.validate_on_submit():
         with form.file.data.stream as upload:  # close the spooled temp file whatever happens
             data = upload.read()
         try:
             staged = service.stage_upload(current_user, data, form.file.data.filename)
         except ImportRejected as exc:
-            error = exc
+            error, message = exc, _(exc.msgid, **exc.params)  # in the reader's language; details stay English
         else:
             return render_template("records/preview.html" if not fragment_wanted() else "records/_preview.html",
                                    staged=staged, form=EmptyForm())
     status = 422 if (error or form.errors) and request.method == "POST" else 200
-    return render_template("records/upload.html", form=form, error=error), status
+    return render_template("records/upload.html", form=form, error=error, message=message), status
 
 
 @bp.post("/upload/<staged_id>/confirm")

@@ -1,6 +1,8 @@
 """Translations: every message translated in every language, compiled catalogs up to date, language negotiation."""
 from __future__ import annotations
 
+import html
+import io
 import re
 from pathlib import Path
 
@@ -108,3 +110,17 @@ def test_language_switch_needs_csrf(client):
 def test_unknown_language_is_ignored(auth):
     resp = auth.post("/auth/login", {"lang": "xx", "next": "/"}, action="/lang")
     assert resp.status_code == 303 and "lang=" not in resp.headers.get("Set-Cookie", "")
+
+
+@pytest.mark.parametrize(("lang", "filename", "body", "shown", "english"), [
+    ("zh_Hant_TW", "broken.json", b'{"resourceType": "Bundle",', "此 JSON 格式無效：", "The JSON is not valid"),
+    ("th", "notes.txt", b"hello", "ไฟล์ 'notes.txt' ไม่ใช่ทั้ง JSON และ XML", "is neither JSON nor XML"),
+], ids=["zh_Hant_TW", "th"])
+def test_a_refused_upload_is_explained_in_the_chosen_language(auth, lang, filename, body, shown, english):
+    auth.register_patient("mei@example.tw")
+    assert auth.post("/records/upload", {"lang": lang, "next": "/records/upload"}, action="/lang").status_code == 303
+    for headers in ({}, {"HX-Request": "true"}):  # the plain page and the htmx swap say the same
+        resp = auth.post("/records/upload", {"file": (io.BytesIO(body), filename)},
+                         content_type="multipart/form-data", headers=headers)
+        page = html.unescape(resp.get_data(as_text=True))
+        assert resp.status_code == 422 and shown in page and english not in page

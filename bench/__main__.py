@@ -309,7 +309,9 @@ def gas(app) -> dict:
     with app.app_context():
         chain = services.ledger()
         rows = db.session().execute(text(
-            "SELECT j.tx_hash, COALESCE(b.count, 1) FROM chain_jobs j LEFT JOIN anchor_batches b ON b.job_id = j.id "
+            "SELECT j.tx_hash, CASE WHEN b.id IS NULL THEN 1 ELSE "
+            "(SELECT COUNT(*) FROM batch_members m WHERE m.batch_id = b.id) END "  # records, not the salt leaf
+            "FROM chain_jobs j LEFT JOIN anchor_batches b ON b.job_id = j.id "
             "WHERE j.kind IN ('anchor', 'batch') AND j.status = 'confirmed'")).all()
         used = [(chain.receipt(tx)["gasUsed"], count) for tx, count in rows]
     largest = max(c for _, c in used)

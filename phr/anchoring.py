@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -218,6 +219,7 @@ class Worker:
             fields = batchproof.LeafFields(chain_id, self.chain.address, r.id, r.sha256, r.resources_root,
                                            r.storage_key, r.owner.eth_address)
             leaves.append(batchproof.leaf(fields, r.owner_signature))
+        leaves.append(batchproof.salt_leaf(secrets.token_bytes(32)))  # a fresh root, even for the same records
         root, paths = batchproof.tree(leaves)
         job = sign_and_enqueue(self.db, self.chain, self.batcher_key, "anchorBatch", [root, len(leaves)],
                                kind="batch", user_id=None, chain_id=chain_id)
@@ -234,15 +236,40 @@ class Worker:
         return (on_chain is not None and on_chain.submitter.lower() == job.sender.lower()
                 and on_chain.count == batch.count and on_chain.block_number == job.block_number)
 
+    def _adopt_front_run(self, job: ChainJob) -> bool:
+        """Our ``anchorBatch`` reverted because someone anchored the same root and count first (they copied it
+        from the pool): that transaction anchors these records just as well, so the batch follows it."""
+        batch = self.db.scalar(select(AnchorBatch).where(AnchorBatch.job_id == job.id))
+        on_chain = self.chain.get_batch(bytes.fromhex(batch.root))
+        if on_chain is None or on_chain.count != batch.count:
+            return False  # another count under our root cannot prove our paths: the records are cut again
+        theirs = self.chain.batch_transaction(on_chain)
+        if theirs is None:
+            return False
+        adopted = ChainJob(kind="batch", user_id=None, sender=theirs.sender, nonce=theirs.nonce, raw_tx=theirs.raw,
+                           tx_hash=theirs.hash, status="sent", attempts=1)
+        try:
+            with self.db.begin_nested():
+                self.db.add(adopted)
+        except IntegrityError:  # the sender is one of our users and we hold a job of theirs with that nonce
+            return False
+        batch.job = adopted
+        job.status = "failed"
+        job.last_error = f"front-run: {theirs.sender} anchored this batch's root first, in {theirs.hash}"
+        log.warning("job %s: batch %s was anchored first by %s (%s); following that transaction", job.id,
+                    batch.root, theirs.sender, theirs.hash)
+        return True
+
     def _release_batch(self, job: ChainJob) -> None:
         """A batch transaction that can never be mined: its records wait for the next batch instead."""
         batch = self.db.scalar(select(AnchorBatch).where(AnchorBatch.job_id == job.id))
         if batch is None:
             return
-        for m in self.db.scalars(select(BatchMember).where(BatchMember.batch_id == batch.id)):
+        released = list(self.db.scalars(select(BatchMember).where(BatchMember.batch_id == batch.id)))
+        for m in released:
             m.batch_id, m.leaf_index, m.merkle_path = None, None, None
         self.db.delete(batch)
-        log.warning("batch %s released: its %d records join the next batch", batch.root, batch.count)
+        log.warning("batch %s released: its %d records join the next batch", batch.root, len(released))
 
     # ----- one job -------------------------------------------------------------
     def _advance(self, job: ChainJob) -> None:
@@ -257,7 +284,8 @@ class Worker:
             self._send(job)
             return
         if receipt["status"] != 1:
-            self._fail(job, "the contract rejected the transaction (reverted)")
+            if not (job.kind == "batch" and self._adopt_front_run(job)):
+                self._fail(job, "the contract rejected the transaction (reverted)")
             return
         job.status, job.block_number, job.block_hash = "mined", receipt["blockNumber"], receipt["blockHash"].to_0x_hex()
         job.last_error = None
@@ -277,7 +305,11 @@ class Worker:
         log.info("job %s (%s) confirmed in block %s", job.id, job.kind, job.block_number)
 
     def _send(self, job: ChainJob) -> None:
-        self._ensure_funded(job.sender)
+        if not job.raw_tx:  # an adopted transaction whose bytes the node would not give us
+            self._fail(job, "the transaction that anchored this batch left the chain")
+            return
+        if job.user_id is not None or job.kind != "batch" or self._is_batcher(job.sender):
+            self._ensure_funded(job.sender)  # never a stranger's account, e.g. a front-runner's adopted transaction
         try:
             self.chain.broadcast(job.raw_tx)
         except NonceUsed:
@@ -287,6 +319,9 @@ class Worker:
         job.status = "sent"
         job.attempts += 1
         job.next_attempt_at = _now() + timedelta(seconds=min(MAX_BACKOFF, 2.0 * job.attempts))
+
+    def _is_batcher(self, address: str) -> bool:
+        return bool(self.batcher_key) and Account.from_key(self.batcher_key).address.lower() == address.lower()
 
     def _record_anchored(self, job: ChainJob) -> bool:
         """Whether the record ``job`` refers to is anchored; fails ``job`` if that anchor failed for good."""

@@ -24,6 +24,7 @@ from eth_account.messages import encode_defunct
 from . import merkle
 
 LEAF_DOMAIN = b"phr-batch-leaf/1\n"
+SALT_DOMAIN = b"phr-batch-salt/1\n"
 MESSAGE_TITLE = "PHR record anchor v1"
 
 
@@ -79,6 +80,15 @@ def leaf_bytes(fields: LeafFields, signature: bytes) -> bytes:
 def leaf(fields: LeafFields, signature: bytes) -> bytes:
     """The leaf hash that goes into the batch tree."""
     return merkle.leaf_hash(leaf_bytes(fields, signature))
+
+
+def salt_leaf(salt: bytes) -> bytes:
+    """The last leaf of every batch: a random salt, so no two batches share a root, even of the same records.
+
+    A root someone else anchored first (with another count) can then be left behind by cutting the records
+    again. Its own domain tag keeps it from ever passing as a record leaf; proofs need only its hash.
+    """
+    return merkle.leaf_hash(SALT_DOMAIN + salt)
 
 
 # ----- paths -----------------------------------------------------------------------

@@ -364,6 +364,23 @@ class Ledger:
             raise ChainError(f"getBatch failed: {self._revert_reason(exc)}") from None
         return Batch(r, submitter, at, block, count)
 
+    def batch_transaction(self, batch: Batch) -> SignedTx | None:
+        """The transaction that anchored ``batch`` (found by its ``BatchAnchored`` event), whoever sent it.
+
+        ``raw`` is empty when the node does not serve ``eth_getRawTransactionByHash``.
+        """
+        logs = self.contract.events.BatchAnchored().get_logs(
+            from_block=batch.block_number, to_block=batch.block_number, argument_filters={"root": batch.root})
+        if not logs:
+            return None
+        tx_hash = logs[0]["transactionHash"].to_0x_hex()
+        tx = self.rpc("eth_getTransactionByHash", [tx_hash])
+        try:
+            raw = bytes.fromhex(self.rpc("eth_getRawTransactionByHash", [tx_hash]).removeprefix("0x"))
+        except ChainError:
+            raw = b""
+        return SignedTx(raw, tx_hash, to_checksum_address(tx["from"]), int(tx["nonce"], 16))
+
     def grant_of(self, owner: str, reader: str) -> tuple[int, bool, bool]:
         """``owner``'s owner-wide grant to ``reader``: (expiresAt, writable, active)."""
         expires, writable, active = self._view("grantOf", to_checksum_address(owner), to_checksum_address(reader))

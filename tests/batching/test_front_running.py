@@ -1,0 +1,91 @@
+"""A batch root anchored first by someone else: followed when it proves our records, left behind when it cannot."""
+import json
+
+from batch_helpers import batch_events, batch_jobs, batches, drive_batches, members
+from eth_account import Account
+from web_helpers import DATA
+
+from phr import db, services, verify
+from phr.anchoring import Worker
+from phr.records.models import AnchorBatch, ChainJob
+
+UPLOADS = [DATA / "mhb" / "scenario.json", DATA / "fhir" / "valid-collection.json"]
+
+
+def _stranger(app, devnet) -> Account:
+    """Someone with a funded account of their own (funded before the cut: the faucet also signs our batches)."""
+    stranger = Account.create()
+    with app.app_context():
+        chain = services.ledger()
+        chain.wait(chain.transfer(devnet.faucet_key, stranger.address, 10**17))
+    return stranger
+
+
+def _cut_only(app) -> tuple[bytes, int]:
+    """Cut a batch of what waits without broadcasting it; its root and leaf count."""
+    with app.app_context():
+        worker = Worker(db.session(), services.ledger(), faucet_key=app.config["FAUCET_KEY"], confirmations=1,
+                        batch_window=0)
+        assert worker.cut_batches() == 1
+    [batch] = batches(app)
+    return bytes.fromhex(batch.root), batch.count
+
+
+def _front_run(app, devnet, stranger: Account, root: bytes, count: int) -> None:
+    """``stranger`` anchors ``root`` with ``count`` before our transaction is sent, and waits for it to be mined."""
+    with app.app_context():
+        chain = services.ledger()
+        signed = chain.sign_call(stranger.key, "anchorBatch", [root, count], nonce=0, chain_id=devnet.chain_id)
+        chain.wait(chain.broadcast(signed.raw))
+
+
+def _current(app) -> list[dict]:
+    """Each batch with the transaction it now follows."""
+    with app.app_context():
+        return [{"root": b.root, "count": b.count, "status": b.job.status, "sender": b.job.sender,
+                 "tx_hash": b.job.tx_hash} for b in db.session().query(AnchorBatch)]
+
+
+def _settled(app):
+    """No record waits for a batch and every batch's (current) transaction is confirmed."""
+    return lambda: (not [m for m in members(app) if m.batch_id is None]
+                    and all(b["status"] == "confirmed" for b in _current(app)))
+
+
+def test_a_copied_root_is_followed_and_every_record_still_proves(patient, batch_app, devnet):
+    stranger = _stranger(batch_app, devnet)
+    ids = [patient.upload_and_confirm(path) for path in UPLOADS]
+    root, count = _cut_only(batch_app)
+    assert count == len(ids) + 1  # the records' leaves and the batch's salt leaf
+    _front_run(batch_app, devnet, stranger, root, count)
+    drive_batches(batch_app, _settled(batch_app))  # ours reverts (BatchAlreadyAnchored), theirs is followed
+
+    [batch] = _current(batch_app)
+    with batch_app.app_context():
+        ours = db.session().query(ChainJob).filter_by(kind="batch", status="failed").one()
+        assert "front-run" in ours.last_error and stranger.address in ours.last_error
+        assert services.ledger().receipt(ours.tx_hash)["status"] == 0
+    assert batch["sender"] == stranger.address and batch["status"] == "confirmed"
+    assert batch_events(batch_app).get(batch["root"]) == 1
+    for rid in ids:
+        assert "Verified against the chain" in patient.client.get(f"/records/{rid}").get_data(as_text=True)
+        proof = patient.client.get(f"/records/{rid}/proof.json").get_json()
+        assert proof["batch_submitter"] == stranger.address and proof["tx_hash"] == batch["tx_hash"]
+        bundle = patient.client.get(f"/records/{rid}/bundle.json").data
+        assert verify.verify(bundle, json.loads(json.dumps(proof)), devnet.rpc_urls) == []
+
+
+def test_a_root_taken_with_another_count_is_left_behind_for_a_fresh_one(patient, batch_app, devnet):
+    stranger = _stranger(batch_app, devnet)
+    ids = [patient.upload_and_confirm(path) for path in UPLOADS]
+    root, count = _cut_only(batch_app)
+    _front_run(batch_app, devnet, stranger, root, count + 5)  # the same root, a count our paths cannot prove against
+    drive_batches(batch_app, _settled(batch_app))
+
+    jobs = batch_jobs(batch_app)
+    assert [j.status for j in jobs] == ["failed", "confirmed"]
+    [batch] = batches(batch_app)  # the released batch is gone; its records were cut again under a new root
+    assert batch.root != root.hex() and batch.count == len(ids) + 1
+    assert batch_events(batch_app)[batch.root] == 1
+    for rid in ids:
+        assert "Verified against the chain" in patient.client.get(f"/records/{rid}").get_data(as_text=True)

@@ -103,10 +103,12 @@ class Worker:
     def due_jobs(self, limit: int = 500) -> list[ChainJob]:
         # Sent and mined jobs are looked at every round (one receipt lookup), so a mined transaction is noticed
         # within a poll, not after the re-broadcast back-off; re-broadcasting itself still waits for it.
+        # Batches go first: the faucet (the default batcher) then tops up users with the nonce after the batch's,
+        # instead of taking the nonce the database reserved for a batch not yet sent.
         return list(self.db.scalars(
             select(ChainJob).where(ChainJob.status.in_(PENDING),
                                    or_(ChainJob.next_attempt_at <= _now(), ChainJob.status.in_(("sent", "mined"))))
-            .order_by(ChainJob.sender, ChainJob.nonce).limit(limit)
+            .order_by(ChainJob.kind != "batch", ChainJob.sender, ChainJob.nonce).limit(limit)
         ))
 
     def process_once(self) -> int:

@@ -2,10 +2,12 @@
 import time
 
 from batch_helpers import batch_jobs, batches
+from eth_account import Account
 from web_helpers import DATA
 
 from phr import db, services
-from phr.anchoring import Worker
+from phr.anchoring import Worker, sign_and_enqueue
+from phr.records.models import ChainJob
 
 
 def test_a_batch_is_cut_in_the_next_block_slot_not_after_the_window(patient, batch_app):
@@ -43,3 +45,25 @@ def test_a_full_batch_is_cut_at_once_whatever_the_slot_and_window(patient, batch
         worker.process_once()
     [batch] = batches(batch_app)
     assert batch.count == 4 and batch_jobs(batch_app)[0].status in ("sent", "mined", "confirmed")
+
+
+def test_topping_up_a_user_in_the_round_a_batch_is_cut_leaves_the_batch_its_nonce(patient, batch_app, devnet):
+    """The faucet signs batches (the default) and funds users: a top-up must not take a cut batch's nonce."""
+    faucet = Account.from_key(devnet.faucet_key).address
+    user = next(a for a in iter(Account.create, None) if a.address < faucet)  # its job sorts before the batch's
+    patient.upload_and_confirm(DATA / "fhir" / "valid-collection.json")
+    with batch_app.app_context():
+        chain = services.ledger()
+        job = sign_and_enqueue(db.session(), chain, user.key, "grant", [faucet, 0, False], kind="grant",
+                               user_id=None, chain_id=devnet.chain_id)
+        db.session().commit()
+        assert chain.balance(user.address) == 0  # sending it needs a top-up from the faucet
+        worker = Worker(db.session(), chain, faucet_key=devnet.faucet_key, confirmations=1, batch_window=0)
+        deadline = time.monotonic() + 60
+        while {j.status for j in db.session().query(ChainJob)} != {"confirmed"}:
+            assert time.monotonic() < deadline, [(j.kind, j.status, j.last_error) for j in db.session().query(ChainJob)]
+            worker.process_once()
+            db.session().expire_all()
+            time.sleep(0.1)
+        assert chain.balance(user.address) > 0 and db.session().get(ChainJob, job.id).status == "confirmed"
+    assert [j.status for j in batch_jobs(batch_app)] == ["confirmed"]  # one batch, never released

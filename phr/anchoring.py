@@ -19,9 +19,9 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from eth_account import Account
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from . import batchproof
 from .ledger import GAS_LIMITS, MAX_FEE_PER_GAS, BlockInfo, ChainError, ChainUnavailable, Ledger, NonceUsed
@@ -214,7 +214,8 @@ class Worker:
 
     def _cut(self, members: list[BatchMember]) -> AnchorBatch:
         chain_id = self.chain.chain_id()
-        records = {r.id: r for r in self.db.scalars(select(Record).where(Record.id.in_([m.record_id for m in members])))}
+        records = {r.id: r for r in self.db.scalars(select(Record).where(Record.id.in_([m.record_id for m in members]))
+                                                    .options(selectinload(Record.owner)))}
         leaves = []
         for m in members:
             r = records[m.record_id]
@@ -227,8 +228,12 @@ class Worker:
                                kind="batch", user_id=None, chain_id=chain_id)
         batch = AnchorBatch(root=root.hex(), count=len(leaves), job=job)
         self.db.add(batch)
-        for i, (m, siblings) in enumerate(zip(members, paths)):
-            m.batch, m.leaf_index, m.merkle_path = batch, i, json.dumps([h.hex() for h in siblings])
+        self.db.flush()
+        self.db.execute(update(BatchMember), [  # one executemany, not an ORM flush of a thousand objects
+            {"record_id": m.record_id, "batch_id": batch.id, "leaf_index": i,
+             "merkle_path": json.dumps([h.hex() for h in siblings])} for i, (m, siblings) in enumerate(zip(members, paths))])
+        for m in members:
+            self.db.expire(m)  # the bulk update bypassed these objects: reload them if they are read again
         log.info("batch of %d records under root %s queued as job %s", len(leaves), root.hex(), job.id)
         return batch
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -73,7 +73,7 @@ def signer(fields: LeafFields, signature: bytes) -> str | None:
 
 def leaf_bytes(fields: LeafFields, signature: bytes) -> bytes:
     """The canonical leaf data: a domain tag, then sorted compact JSON of the fields and the signature."""
-    doc = asdict(fields.normalized()) | {"owner_signature": "0x" + bytes(signature).hex()}
+    doc = vars(fields.normalized()) | {"owner_signature": "0x" + bytes(signature).hex()}  # vars: asdict deep-copies
     return LEAF_DOMAIN + json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 

@@ -91,10 +91,7 @@ def login():
             return redirect(_safe_next(url_for(".account")), 303)
     if form.errors:
         status = 422
-    resp = make_response(render_template("auth/login.html", form=form, error=error), status)
-    if status == 429:
-        resp.headers["Retry-After"] = str(throttle.WINDOW.seconds)
-    return resp
+    return _with_retry_after(make_response(render_template("auth/login.html", form=form, error=error), status))
 
 
 @bp.post("/logout")
@@ -204,7 +201,14 @@ def recover():
             return redirect(url_for(".account"), 303)
     if form.errors:
         status = 422
-    return render_template("auth/recover.html", form=form, error=error), status
+    return _with_retry_after(make_response(render_template("auth/recover.html", form=form, error=error), status))
+
+
+def _with_retry_after(resp):
+    """A throttled answer (429) tells clients when to come back: at the latest when the failure window has passed."""
+    if resp.status_code == 429:
+        resp.headers["Retry-After"] = str(int(throttle.WINDOW.total_seconds()))
+    return resp
 
 
 @bp.route("/unlock", methods=["GET", "POST"])

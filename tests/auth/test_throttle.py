@@ -62,7 +62,9 @@ def test_recovery_codes_cannot_be_guessed_endlessly(auth):
     for _ in range(throttle.MAX_PER_ACCOUNT):
         assert auth.post("/auth/recover", form).status_code == 422
     right = dict(form, recovery_code=account.recovery_code)
-    assert auth.post("/auth/recover", right).status_code == 429
+    locked = auth.post("/auth/recover", right)
+    assert locked.status_code == 429 and "Too many failed attempts" in locked.get_data(as_text=True)
+    assert int(locked.headers["Retry-After"]) == throttle.WINDOW.total_seconds()  # like login's 429
 
 
 def test_unknown_and_known_accounts_cost_the_same_password_work():

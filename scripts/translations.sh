@@ -11,7 +11,7 @@ case "${1:-}" in
   update)
     "$PYBABEL" -q extract -F babel.cfg -k _l -k N_ -k lazy_gettext \
       --sort-output --no-location --omit-header --project "PHR Exchange" -o "$DIR/messages.pot" .
-    "$PYBABEL" -q update -i "$DIR/messages.pot" -d "$DIR" --no-fuzzy-matching --ignore-obsolete ;;
+    "$PYBABEL" -q update -i "$DIR/messages.pot" -d "$DIR" --no-fuzzy-matching --ignore-obsolete --width 120 ;;
   compile)
     "$PYBABEL" compile -d "$DIR" --statistics ;;
   *) echo "usage: $0 update|compile" >&2; exit 2 ;;

@@ -181,8 +181,8 @@ def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: 
     try:
         store.put(storage_key, sealed.ciphertext)
     except StorageError as exc:
-        raise StorageUnavailable(f"The record could not be stored ({exc}). Nothing was saved; please try again "
-                                 "later.") from None
+        raise StorageUnavailable(_("The record could not be stored (%(error)s). Nothing was saved; please try again "
+                                   "later.", error=exc)) from None
     session = db.session()
     try:
         record = Record(id=record_id, owner_id=owner.id, author_id=author.id, source_format=source_format,

@@ -20,9 +20,9 @@ from decimal import Decimal
 
 from phr import mhb
 from phr.fhirbundle import MAX_DEPTH, N_, ImportRejected, canonical_bytes, validate_bundle
-from phr.mhb import SkippedRow
+from phr.mhb import Note, SkippedRow
 
-__all__ = ["ImportRejected", "ImportResult", "ImportSummary", "MAX_UPLOAD_BYTES", "SkippedRow", "import_file"]
+__all__ = ["ImportRejected", "ImportResult", "ImportSummary", "MAX_UPLOAD_BYTES", "Note", "SkippedRow", "import_file"]
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 ACCEPTED_BUNDLE_TYPES = ("collection", "document", "transaction", "batch", "searchset")
@@ -36,13 +36,17 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """What an import produced: resources per type, the clinical date range, rows left out, notes."""
+    """What an import produced: resources per type, the clinical date range, rows left out, notes.
+
+    Notes and skip reasons are :class:`~phr.mhb.Note`: English text with the msgid and parameters a page
+    translates.
+    """
 
     counts: dict[str, int]
     date_from: str | None
     date_to: str | None
     skipped: list[SkippedRow]
-    notes: list[str]
+    notes: list[Note]
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,7 @@ def as_collection(bundle: dict) -> dict:
     return stored
 
 
-def _result(source_format: str, bundle: dict, skipped: list[SkippedRow], notes: list[str]) -> ImportResult:
+def _result(source_format: str, bundle: dict, skipped: list[SkippedRow], notes: list[Note]) -> ImportResult:
     validate_bundle(bundle)
     canonical = canonical_bytes(bundle)
     return ImportResult(
@@ -189,7 +193,7 @@ def _result(source_format: str, bundle: dict, skipped: list[SkippedRow], notes: 
     )
 
 
-def _summary(bundle: dict, skipped: list[SkippedRow], notes: list[str]) -> ImportSummary:
+def _summary(bundle: dict, skipped: list[SkippedRow], notes: list[Note]) -> ImportSummary:
     counts: dict[str, int] = {}
     dates: list[str] = []
     for entry in bundle.get("entry", []):

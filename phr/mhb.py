@@ -53,13 +53,26 @@ _PAD = {"r1.3": 10, "r2.3": 10, "r3.3": 10, "r4.4": 10, "r7.3": 10, "r8.3": 10, 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+class Note(str):
+    """A note or skip reason: the English sentence (what the command line prints) that keeps its ``N_``-marked
+    msgid and parameters, so a page can show it as ``gettext(msgid, **params)`` in the reader's language."""
+
+    msgid: str
+    params: dict[str, object]
+
+    def __new__(cls, msgid: str, **params: object) -> Note:
+        note = super().__new__(cls, msgid % params if params else msgid)
+        note.msgid, note.params = msgid, params
+        return note
+
+
 @dataclass(frozen=True)
 class SkippedRow:
     """A source row (or child row) that produced no clinical resource, and why."""
 
     section: str
     row_index: int
-    reason: str
+    reason: Note
 
 
 @dataclass
@@ -70,7 +83,7 @@ class MhbDocument:
     application_date: str | None
     sections: dict[str, list[dict]]
     no_data: set[str] = field(default_factory=set)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
 
 # --- parsing ------------------------------------------------------------------
@@ -84,7 +97,7 @@ def parse_json_object(obj: object) -> MhbDocument:
 def parse_xml(text: str) -> MhbDocument:
     """Parse MHB XML text safely: any DTD or entity is rejected, depth is capped."""
     cleaned = _CONTROL.sub("", text)
-    notes = ["Control characters were removed from the XML."] if len(cleaned) != len(text) else []
+    notes = [Note(N_("Control characters were removed from the XML."))] if len(cleaned) != len(text) else []
     raw = cleaned.encode("utf-8")
     _screen_xml(raw)
     try:
@@ -171,12 +184,13 @@ def _normalise(obj: object) -> MhbDocument:
         if key in SECTIONS:
             _read_section(document, key, value)
         elif key not in {"b1.1", "b1.2", "b2.1", "r0"}:
-            document.notes.append(f"Unknown block {key!r} was not imported.")
+            document.notes.append(Note(N_("Unknown block %(key)s was not imported."), key=repr(key)))
     absent = [s for s in SECTIONS if s not in document.sections]
     if absent:
-        document.notes.append(f"Sections absent from the file: {', '.join(absent)}.")
+        document.notes.append(Note(N_("Sections absent from the file: %(sections)s."), sections=", ".join(absent)))
     if document.no_data:
-        document.notes.append(f"Sections marked 無資料 (no data): {', '.join(_section_order(document.no_data))}.")
+        document.notes.append(Note(N_("Sections marked 無資料 (no data): %(sections)s."),
+                                   sections=", ".join(_section_order(document.no_data))))
     return document
 
 
@@ -210,7 +224,8 @@ def _read_section(document: MhbDocument, section: str, value: object) -> None:
         if isinstance(row, dict) and not _is_no_data(row, section):
             document.sections[section].append(_read_row(row, section))
         elif not _is_no_data(row, section):
-            document.notes.append(f"{section} row {index} is not a record and was not imported.")
+            document.notes.append(Note(N_("%(section)s row %(row)d is not a record and was not imported."),
+                                       section=section, row=index))
 
 
 def _read_row(row: dict, section: str) -> dict:
@@ -359,15 +374,19 @@ def order_system(raw: str) -> str | None:
     return None
 
 
-def _not_medication_reason(raw: str | None, name: str | None) -> str:
-    label = f" ({name})" if name else ""
+def _not_medication_reason(section: str, index: int, raw: str | None, name: str | None) -> Note:
+    """Why order row ``raw`` of ``section`` row ``index`` is not a medication (``label`` is the order's name)."""
+    where = {"section": section, "row": index, "label": f" ({name})" if name else ""}
     if raw is None:
-        return f"order row without a code{label}"
+        return Note(N_("%(section)s row %(row)d: order row without a code%(label)s"), **where)
     if _FEE.fullmatch(raw):
-        return f"NHI fee-schedule item {raw}{label}: a billing or test-order line, not a clinical resource"
+        return Note(N_("%(section)s row %(row)d: NHI fee-schedule item %(code)s%(label)s: a billing or test-order "
+                       "line, not a clinical resource"), code=raw, **where)
     if len(raw) == 12:
-        return f"12-character code {raw}{label}: probably a special material (billing line)"
-    return f"order code {raw!r}{label} is not a drug, herbal or fee-schedule code"
+        return Note(N_("%(section)s row %(row)d: 12-character code %(code)s%(label)s: probably a special material "
+                       "(billing line)"), code=raw, **where)
+    return Note(N_("%(section)s row %(row)d: order code %(code)s%(label)s is not a drug, herbal or fee-schedule "
+                   "code"), code=repr(raw), **where)
 
 
 def concept(codings: list[dict], text: str | None) -> dict:
@@ -427,7 +446,7 @@ class MhbConversion:
 
     bundle: dict
     skipped: list[SkippedRow]
-    notes: list[str]
+    notes: list[Note]
 
 
 def _pairs(first: int, count: int) -> tuple[tuple[int, int], ...]:
@@ -611,7 +630,7 @@ class _Builder:
         self.resources[resource["id"]] = _prune(resource)
         return {"reference": f"urn:uuid:{resource['id']}"}
 
-    def skip(self, section: str, index: int, reason: str) -> None:
+    def skip(self, section: str, index: int, reason: Note) -> None:
         self.skipped.append(SkippedRow(section, index, reason))
 
     def organization(self, raw_code: str | None, name: str | None, phone: str | None = None,
@@ -675,19 +694,24 @@ class _Builder:
             self.add({**group, "id": self.id("DiagnosticReport", *key), "result": sorted(
                 group["result"], key=lambda r: r["reference"])})
         if self.dispensing_rows:
-            self.notes.append(
-                f"{self.dispensing_rows} r1 dispensing row(s) became MedicationDispense; their diagnoses repeat "
-                "the prescribing visit and were not imported again."
-            )
+            self.notes.append(Note(N_("%(count)d r1 dispensing row(s) became MedicationDispense; their diagnoses "
+                                      "repeat the prescribing visit and were not imported again."),
+                                   count=self.dispensing_rows))
         for section, key in sorted(self.unknown):
-            self.notes.append(f"{section}: field {key!r} is not in the format reference; its values were not imported.")
+            self.notes.append(Note(N_("%(section)s: field %(field)s is not in the format reference; its values were "
+                                      "not imported."), section=section, field=repr(key)))
 
 
-    def first_time(self, section: str, index: int, row: dict) -> bool:
-        """False (and the row reported) when an identical row of the section was already mapped."""
-        key = f"{section}\x1f{_seed(row)}"
+    def first_time(self, section: str, index: int, row: dict, parent: tuple[str, int] | None = None) -> bool:
+        """False (and the row reported) when an identical row of the section (under the same ``parent``
+        section and row, for child rows) was already mapped."""
+        key = f"{section}\x1f{parent}\x1f{_seed(row)}"
         if key in self.seen_rows:
-            self.skip(section, index, "identical to another row of the section")
+            if parent is None:
+                self.skip(section, index, Note(N_("identical to another row of the section")))
+            else:
+                self.skip(section, index, Note(N_("%(section)s row %(row)d: identical to another order row of the "
+                                                  "same visit"), section=parent[0], row=parent[1]))
             return False
         self.seen_rows.add(key)
         return True
@@ -696,7 +720,8 @@ class _Builder:
         """FHIR date of ``text``; an unreadable date becomes None and a note."""
         value = fhir_date(text)
         if text and value is None:
-            self.notes.append(f"{section} row {index}: {text!r} is not a valid date and was left out.")
+            self.notes.append(Note(N_("%(section)s row %(row)d: %(value)s is not a valid date and was left out."),
+                                   section=section, row=index, value=repr(text)))
         return value
 
     def visit(self, section: str, index: int, row: dict) -> None:
@@ -784,7 +809,7 @@ class _Builder:
             get = lambda role: child.get(f"{child_section}.{layout.orders[role]}") if role in layout.orders else None  # noqa: E731,B023
             raw, name = code(get("code")), get("name")
             resource_id = self.id("Order", context.parent_id, _seed(child))
-            if not self.first_time(f"{child_section} of {section} row {index}", position, child):
+            if not self.first_time(child_section, position, child, parent=(section, index)):
                 continue
             system = order_system(raw) if raw else None
             if system is None and raw and get("tooth") and _FEE.fullmatch(raw):
@@ -793,7 +818,7 @@ class _Builder:
                 fee = concept([{"system": TWCORE + "medical-service-payment-tw", "code": raw}], name)
                 self.procedure(resource_id, fee, context, tooth)
             elif system is None:
-                self.skip(child_section, position, f"{section} row {index}: {_not_medication_reason(raw, name)}")
+                self.skip(child_section, position, _not_medication_reason(section, index, raw, name))
             elif context.encounter is None:
                 self.dispense(resource_id, concept([{"system": system, "code": raw}], name), get, context)
             else:
@@ -865,7 +890,8 @@ class _Builder:
             "note": [{"text": text} for text in notes if text],
         })  # fmt: skip
         if severity and not manifestations:
-            self.notes.append(f"r4 row {index}: severity {get(9)!r} has no symptom to attach to and was left out.")
+            self.notes.append(Note(N_("r4 row %(row)d: severity %(value)s has no symptom to attach to and was left "
+                                      "out."), row=index, value=repr(get(9))))
 
     def consent(self, index: int, row: dict) -> None:
         get = lambda n: row.get(f"r5.{n}")  # noqa: E731
@@ -892,7 +918,7 @@ class _Builder:
         get = lambda n: row.get(f"r6.{n}")  # noqa: E731
         when = self.date("r6", index, get(1))
         if when is None:
-            self.skip("r6", index, "vaccination without a valid date (r6.1)")
+            self.skip("r6", index, Note(N_("vaccination without a valid date (r6.1)")))
             return
         if not self.first_time("r6", index, row):
             return
@@ -927,7 +953,7 @@ class _Builder:
         get = lambda n: row.get(f"r7.{n}")  # noqa: E731
         raw, label = code(get(8)), get(10) or get(9)
         if raw is None and label is None:
-            self.skip("r7", index, "lab result without a test code or name")
+            self.skip("r7", index, Note(N_("lab result without a test code or name")))
             return
         if not self.first_time("r7", index, row):
             return
@@ -1012,7 +1038,7 @@ class _Builder:
         if text is None:
             return None
         if value == 0:
-            self.skip("r10", index, f"r10.{field_no} is 0: taken as not measured")
+            self.skip("r10", index, Note(N_("r10.%(field)d is 0: taken as not measured"), field=field_no))
             return None
         value_part = {"valueQuantity": quantity(value, unit)} if value is not None else {"valueString": text}
         return self.observation(self.id("Observation", report_id, f"r10.{field_no}"),
@@ -1034,7 +1060,7 @@ class _Builder:
         get = lambda n: row.get(f"r11.{n}")  # noqa: E731
         results = row.get("r11_1", [])
         if not results:
-            self.skip("r11", index, "screening type without results (no r11_1 rows)")
+            self.skip("r11", index, Note(N_("screening type without results (no r11_1 rows)")))
             return
         if not self.first_time("r11", index, row):
             return
@@ -1067,7 +1093,8 @@ class _Builder:
         })  # fmt: skip
         for position, child in enumerate(row.get(f"{section}_1", [])):
             if section == "r14" and child.get("r14_1.9"):
-                self.notes.append(f"r14 row {index}, r14_1 row {position}: nine fields; r14_1.6 read as anti-HCV.")
+                self.notes.append(Note(N_("r14 row %(row)d, r14_1 row %(child)d: nine fields; r14_1.6 read as "
+                                          "anti-HCV."), row=index, child=position))
                 self.follow_up(section, episode, child, label, _R14_NINE_FIELDS)
             else:
                 self.follow_up(section, episode, child, label, values)

@@ -23,7 +23,7 @@ from .. import batchproof, db, merkle, services, vault
 from ..anchoring import sign_and_enqueue
 from ..custody import KeyBundle
 from ..fhirbundle import canonical_bytes, validate_bundle
-from ..importer import ImportRejected, import_file
+from ..importer import ImportRejected, Note, import_file
 from ..ledger import ChainError
 from ..models import User
 from ..storage import ObjectMissing, StorageError
@@ -103,8 +103,8 @@ def stage_upload(user: User, data: bytes, filename: str | None) -> Staged:
     s = result.summary
     summary = {
         "counts": dict(sorted(s.counts.items())), "date_from": s.date_from, "date_to": s.date_to,
-        "skipped": [{"section": r.section, "row": r.row_index, "reason": r.reason} for r in s.skipped],
-        "notes": list(s.notes),
+        "skipped": [{"section": r.section, "row": r.row_index, **_translatable(r.reason)} for r in s.skipped],
+        "notes": [_translatable(note) for note in s.notes],
     }
     staged_id = secrets.token_hex(16)
     aad = b"phr-pending:v1:" + staged_id.encode()
@@ -116,6 +116,13 @@ def stage_upload(user: User, data: bytes, filename: str | None) -> Staged:
                               ciphertext=sealed.ciphertext, wrapped_key=sealed.wrapped_keys["owner"]))
     session.commit()
     return Staged(staged_id, result.source_format, summary)
+
+
+def _translatable(note: Note) -> dict:
+    """A note or skip reason as the preview keeps it: msgid and parameters, so it is shown in the language of
+    whoever reads the preview (records/_preview.html); a pending upload staged before notes were kept this way
+    has the English text instead (a note as a string, a skipped row's "reason")."""
+    return {"msgid": note.msgid, "params": note.params}
 
 
 def _pending(user: User, staged_id: str) -> PendingUpload:

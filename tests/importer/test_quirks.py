@@ -129,6 +129,17 @@ def test_identical_rows_are_imported_once_and_reported():
     assert [(s.section, s.row_index) for s in result.summary.skipped] == [("r6", 1)]
 
 
+def test_identical_order_rows_of_one_visit_are_reported_under_the_order_section():
+    order = {"r1_1.1": "AX99001100", "r1_1.2": "Iunaidon Tablets", "r1_1.3": "56.00", "r1_1.4": "28"}
+    visit = {"r1.5": "20230101", "r1.8": "E11.9", "r1_1": [order, order]}
+    result = import_file(json.dumps({"myhealthbank": {"bdata": {"r1": [visit]}}}).encode())
+    [skipped] = result.summary.skipped
+    assert (skipped.section, skipped.row_index) == ("r1_1", 1)
+    assert skipped.reason == "r1 row 0: identical to another order row of the same visit"
+    assert (skipped.reason.msgid, skipped.reason.params) == (
+        "%(section)s row %(row)d: identical to another order row of the same visit", {"section": "r1", "row": 0})
+
+
 def test_keys_differing_only_in_case_are_rejected():
     with pytest.raises(ImportRejected, match="'r12' twice"):
         import_file(b'{"myhealthbank": {"bdata": {"R12": [], "r12": []}}}')

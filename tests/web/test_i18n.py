@@ -10,8 +10,11 @@ import pytest
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from flask import render_template
 
+from phr.auth.forms import EmptyForm
 from phr.i18n import LANGUAGES
+from phr.records.service import Staged
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "phr" / "translations"
@@ -124,3 +127,30 @@ def test_a_refused_upload_is_explained_in_the_chosen_language(auth, lang, filena
                          content_type="multipart/form-data", headers=headers)
         page = html.unescape(resp.get_data(as_text=True))
         assert resp.status_code == 422 and shown in page and english not in page
+
+
+@pytest.mark.parametrize(("lang", "skipped", "note"), [
+    ("zh_Hant_TW", "r1 第 0 列：健保支付標準項目 00102B", "標示為「無資料」的區段：r2, r3"),
+    ("th", "r1 แถว 0: รายการในบัญชีอัตราค่าบริการของประกันสุขภาพแห่งชาติ (NHI) 00102B",
+     "ส่วนที่ระบุว่า 無資料 (ไม่มีข้อมูล): r2, r3"),
+], ids=["zh_Hant_TW", "th"])
+def test_the_preview_explains_skipped_rows_and_notes_in_the_chosen_language(auth, lang, skipped, note):
+    auth.register_patient("mei@example.tw")
+    assert auth.post("/records/upload", {"lang": lang, "next": "/records/upload"}, action="/lang").status_code == 303
+    body = (ROOT / "tests" / "data" / "mhb" / "scenario.json").read_bytes()
+    for headers in ({}, {"HX-Request": "true"}):  # the plain page and the htmx swap say the same
+        resp = auth.post("/records/upload", {"file": (io.BytesIO(body), "scenario.json")},
+                         content_type="multipart/form-data", headers=headers)
+        page = html.unescape(resp.get_data(as_text=True))
+        assert resp.status_code == 200 and skipped in page and note in page
+        assert "fee-schedule item" not in page and "Sections marked" not in page
+
+
+def test_a_preview_staged_before_notes_were_translatable_still_shows_them(app):
+    """Pending uploads kept the English text (notes as strings, a skipped row's "reason") until they expire."""
+    summary = {"counts": {}, "date_from": None, "date_to": None, "notes": ["Sections absent from the file: r7."],
+               "skipped": [{"section": "r6", "row": 1, "reason": "vaccination without a valid date (r6.1)"}]}
+    with app.test_request_context(headers={"Accept-Language": "zh-TW"}):
+        page = render_template("records/_preview.html", staged=Staged("0" * 32, "mhb-json", summary), form=EmptyForm())
+    assert "Sections absent from the file: r7." in page and "vaccination without a valid date (r6.1)" in page
+    assert "已略過 1 列" in page  # the page itself is still in the reader's language

@@ -210,6 +210,8 @@ class Worker:
             head = self.head()
         except ChainUnavailable:
             return False  # the window above still cuts; the batch is broadcast once the chain is back
+        if self._period is None:
+            return True  # only the genesis block so far: no period to time a slot by
         return head.number != self._slot_used and time.time() >= self._slot_opens()
 
     def _cut(self, members: list[BatchMember]) -> AnchorBatch:

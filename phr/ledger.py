@@ -345,24 +345,23 @@ class Ledger:
     def get_anchor(self, record_id: bytes) -> Anchor | None:
         """The anchor of ``record_id``, or None if it was never anchored."""
         rid = _b32(record_id)
-        try:  # one call, not isAnchored + getAnchor: this runs on every view of a record
-            h, root, owner, author, at, block, key = self._view("getAnchor", rid)
-        except (ContractCustomError, ContractLogicError) as exc:
-            if self._revert_reason(exc) == "UnknownRecord":
-                return None
-            raise ChainError(f"getAnchor failed: {self._revert_reason(exc)}") from None
-        return Anchor(rid, bytes(h), bytes(root), owner, author, at, block, key)
+        found = self._lookup("getAnchor", "UnknownRecord", rid)  # one call, not isAnchored + getAnchor: every view
+        return None if found is None else Anchor(rid, bytes(found[0]), bytes(found[1]), *found[2:])
 
     def get_batch(self, root: bytes) -> Batch | None:
         """The batch anchored under ``root``, or None if there is none."""
         r = _b32(root)
+        found = self._lookup("getBatch", "UnknownBatch", r)
+        return None if found is None else Batch(r, *found)
+
+    def _lookup(self, function: str, unknown: str, *args):
+        """``function(*args)``, or None when it reverts with the custom error ``unknown`` (nothing stored there)."""
         try:
-            submitter, at, block, count = self._view("getBatch", r)
+            return self._view(function, *args)
         except (ContractCustomError, ContractLogicError) as exc:
-            if self._revert_reason(exc) == "UnknownBatch":
+            if self._revert_reason(exc) == unknown:
                 return None
-            raise ChainError(f"getBatch failed: {self._revert_reason(exc)}") from None
-        return Batch(r, submitter, at, block, count)
+            raise ChainError(f"{function} failed: {self._revert_reason(exc)}") from None
 
     def batch_transaction(self, batch: Batch) -> SignedTx | None:
         """The transaction that anchored ``batch`` (found by its ``BatchAnchored`` event), whoever sent it.

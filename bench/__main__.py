@@ -104,10 +104,7 @@ class WorkerThread(threading.Thread):
 
     def run(self):
         with self.app.app_context():
-            cfg = self.app.config
-            Worker(db.session(), services.ledger(), faucet_key=cfg["FAUCET_KEY"], confirmations=cfg["CONFIRMATIONS"],
-                   batch_window=cfg["BATCH_WINDOW_SECONDS"], batch_max=cfg["BATCH_MAX"],
-                   batch_lead=cfg["BATCH_LEAD_SECONDS"]).run(
+            Worker.from_config(db.session(), services.ledger(), self.app.config).run(
                 poll=0.1, stop=lambda: self.stopping)
 
     def stop(self):

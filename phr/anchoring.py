@@ -16,7 +16,9 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 
 from eth_account import Account
 from sqlalchemy import func, or_, select, update
@@ -99,6 +101,18 @@ class Worker:
         self._last_head: BlockInfo | None = None
         self._slot_used: int | None = None  # the head whose slot a batch was already cut in
         self._members_wait = False
+
+    @classmethod
+    def from_config(cls, db: Session, chain: Ledger, config: Mapping) -> Worker:
+        """The worker the app's ``PHR_*`` settings describe (see phr/config.py)."""
+        return cls(db, chain, faucet_key=config["FAUCET_KEY"], confirmations=config["CONFIRMATIONS"],
+                   batcher_key=config.get("BATCHER_KEY"), batch_window=config["BATCH_WINDOW_SECONDS"],
+                   batch_max=config["BATCH_MAX"], batch_lead=config["BATCH_LEAD_SECONDS"])
+
+    @cached_property
+    def batcher_address(self) -> str:
+        """The batcher key's address, lower-case ("" without a key)."""
+        return Account.from_key(self.batcher_key).address.lower() if self.batcher_key else ""
 
     def due_jobs(self, limit: int = 500) -> list[ChainJob]:
         # Sent and mined jobs are looked at every round (one receipt lookup), so a mined transaction is noticed
@@ -317,7 +331,7 @@ class Worker:
         if not job.raw_tx:  # an adopted transaction whose bytes the node would not give us
             self._fail(job, "the transaction that anchored this batch left the chain")
             return
-        if job.user_id is not None or job.kind != "batch" or self._is_batcher(job.sender):
+        if job.user_id is not None or job.kind != "batch" or job.sender.lower() == self.batcher_address:
             self._ensure_funded(job.sender)  # never a stranger's account, e.g. a front-runner's adopted transaction
         try:
             self.chain.broadcast(job.raw_tx)
@@ -328,9 +342,6 @@ class Worker:
         job.status = "sent"
         job.attempts += 1
         job.next_attempt_at = _now() + timedelta(seconds=min(MAX_BACKOFF, 2.0 * job.attempts))
-
-    def _is_batcher(self, address: str) -> bool:
-        return bool(self.batcher_key) and Account.from_key(self.batcher_key).address.lower() == address.lower()
 
     def _record_anchored(self, job: ChainJob) -> bool:
         """Whether the record ``job`` refers to is anchored; fails ``job`` if that anchor failed for good."""

@@ -33,11 +33,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     with app.app_context():
-        cfg = app.config
-        worker = Worker(db.session(), services.ledger(), faucet_key=cfg["FAUCET_KEY"],
-                        confirmations=cfg["CONFIRMATIONS"], batcher_key=cfg.get("BATCHER_KEY"),
-                        batch_window=cfg["BATCH_WINDOW_SECONDS"], batch_max=cfg["BATCH_MAX"],
-                        batch_lead=cfg["BATCH_LEAD_SECONDS"])
+        worker = Worker.from_config(db.session(), services.ledger(), app.config)
         logging.getLogger("phr.worker").info("anchoring worker started (confirmations=%s)", worker.confirmations)
         worker.run(poll=app.config.get("WORKER_POLL_SECONDS", 0.5), stop=lambda: stopping, housekeeping=_sweep)
     return 0

@@ -4,6 +4,9 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,6 +15,7 @@ from auth_helpers import AuthActions
 
 from phr import db, services
 from phr.anchoring import Worker
+from phr.config import ROOT
 from phr.records.models import ChainJob
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -42,8 +46,7 @@ def drive_worker(app, until, timeout: float = 60.0) -> None:
     """Run anchoring rounds in-process until ``until()`` is true (bounded)."""
     deadline = time.monotonic() + timeout
     with app.app_context():
-        worker = Worker(db.session(), services.ledger(), faucet_key=app.config["FAUCET_KEY"],
-                        confirmations=app.config["CONFIRMATIONS"])
+        worker = Worker.from_config(db.session(), services.ledger(), app.config)
         while not until():
             assert time.monotonic() < deadline, "anchoring did not finish in time"
             worker.process_once()
@@ -74,3 +77,34 @@ def subprocess_env(config: Mapping, **overrides) -> dict[str, str]:
     values = {key: config[key] for key in _ENV_KEYS} | overrides
     return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")} | {
         f"PHR_{key}": ",".join(value) if isinstance(value, list) else str(value) for key, value in values.items()}
+
+
+def _worker_process(env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "phr.worker"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def kill_worker_while_sending(env: dict, jobs_of) -> None:
+    """Start ``python -m phr.worker`` and SIGKILL it as soon as one of ``jobs_of()`` is sent or mined."""
+    worker = _worker_process(env)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(j.status in ("sent", "mined") for j in jobs_of()):
+            assert time.monotonic() < deadline and worker.poll() is None, "worker did not start sending"
+            time.sleep(0.05)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+
+
+def run_worker_until(env: dict, done, describe, timeout: float = 90.0) -> None:
+    """Run ``python -m phr.worker`` until ``done()``; fails with ``describe()`` if it exits or times out."""
+    worker = _worker_process(env)
+    try:
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline and worker.poll() is None, describe()
+            time.sleep(0.3)
+    finally:
+        worker.terminate()
+        worker.wait(15)

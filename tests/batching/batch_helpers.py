@@ -1,12 +1,9 @@
-"""Helpers for batched anchoring tests on the real devnet: worker rounds, chain events, worker environment."""
+"""Helpers for batched anchoring tests on the real devnet: batches, chain events, worker environment."""
 from __future__ import annotations
-
-import time
 
 from web_helpers import subprocess_env
 
 from phr import db, services
-from phr.anchoring import Worker
 from phr.records.models import AnchorBatch, BatchMember, ChainJob
 
 
@@ -34,21 +31,6 @@ def all_batched_and_confirmed(app):
             open_jobs = session.query(ChainJob).filter(ChainJob.status != "confirmed").count()
             return waiting == 0 and open_jobs == 0
     return done
-
-
-def drive_batches(app, until, timeout: float = 60.0) -> None:
-    """Run anchoring rounds in-process (with the app's batch settings) until ``until()`` is true."""
-    deadline = time.monotonic() + timeout
-    with app.app_context():
-        cfg = app.config
-        worker = Worker(db.session(), services.ledger(), faucet_key=cfg["FAUCET_KEY"],
-                        confirmations=cfg["CONFIRMATIONS"], batch_window=cfg["BATCH_WINDOW_SECONDS"],
-                        batch_max=cfg["BATCH_MAX"])
-        while not until():
-            assert time.monotonic() < deadline, "batched anchoring did not finish in time"
-            worker.process_once()
-            db.session().expire_all()
-            time.sleep(0.2)
 
 
 def batch_events(app) -> dict[str, int]:

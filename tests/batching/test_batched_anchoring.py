@@ -2,18 +2,15 @@
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 from auth_helpers import DOCTOR
-from batch_helpers import (all_batched_and_confirmed, anchored_events, batch_events, batch_jobs, batches, drive_batches,
-                      members, worker_env)
-from web_helpers import DATA, Patient
+from batch_helpers import (all_batched_and_confirmed, anchored_events, batch_events, batch_jobs, batches, members,
+                           worker_env)
+from web_helpers import DATA, Patient, drive_worker, kill_worker_while_sending, run_worker_until
 
 from phr import db, services
-from phr.config import ROOT
 from phr.models import User
 from phr.records.models import ChainJob, Record
 from phr.sharing.models import Grant
@@ -30,7 +27,7 @@ def test_batch_uploads_anchor_in_one_transaction_and_each_verifies(patient, batc
     assert "Queued for the next anchoring batch" in patient.client.get(f"/records/{ids[0]}/status").get_data(
         as_text=True)
     assert patient.client.get(f"/records/{ids[0]}/proof.json").status_code == 409  # not anchored yet
-    drive_batches(batch_app, all_batched_and_confirmed(batch_app))
+    drive_worker(batch_app, all_batched_and_confirmed(batch_app))
 
     [job] = batch_jobs(batch_app)
     [batch] = batches(batch_app)
@@ -53,7 +50,7 @@ def test_tampered_batch_records_are_shown_as_modified(patient, batch_app):
     first = patient.upload_and_confirm(UPLOADS[0])
     second = patient.upload_and_confirm(UPLOADS[1])
     third = patient.upload_and_confirm(UPLOADS[2])
-    drive_batches(batch_app, all_batched_and_confirmed(batch_app))
+    drive_worker(batch_app, all_batched_and_confirmed(batch_app))
     with batch_app.app_context():
         store, session = services.storage(), db.session()
         a, b = session.get(Record, first), session.get(Record, second)
@@ -84,7 +81,7 @@ def _verify(bundle, proof, rpc, cwd):
 
 def test_offline_cli_verifies_batch_proofs_and_rejects_any_alteration(patient, batch_app, devnet, tmp_path):
     ids = [patient.upload_and_confirm(path) for path in UPLOADS[:3]]
-    drive_batches(batch_app, all_batched_and_confirmed(batch_app))
+    drive_worker(batch_app, all_batched_and_confirmed(batch_app))
     rpc = devnet.rpc_urls[2]
     for rid in ids:
         bundle, proof = tmp_path / f"{rid}.json", tmp_path / f"{rid}.proof.json"
@@ -125,29 +122,11 @@ def test_offline_cli_verifies_batch_proofs_and_rejects_any_alteration(patient, b
 def test_worker_killed_mid_batch_anchors_every_record_exactly_once(patient, batch_app):
     ids = [patient.upload_and_confirm(UPLOADS[i % 2]) for i in range(6)]
     env = worker_env(batch_app)
-    worker = subprocess.Popen([sys.executable, "-m", "phr.worker"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while not any(j.status in ("sent", "mined") for j in batch_jobs(batch_app)):
-            assert time.monotonic() < deadline and worker.poll() is None, "worker did not start sending"
-            time.sleep(0.05)
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
+    kill_worker_while_sending(env, lambda: batch_jobs(batch_app))
     assert not all(j.status == "confirmed" for j in batch_jobs(batch_app)), "batch finished before the kill"
     # More uploads arrive while the worker is down; they join a later batch.
     ids += [patient.upload_and_confirm(UPLOADS[2]) for _ in range(2)]
-    restarted = subprocess.Popen([sys.executable, "-m", "phr.worker"], env=env, cwd=ROOT,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 90
-        while not all_batched_and_confirmed(batch_app)():
-            assert time.monotonic() < deadline and restarted.poll() is None, [j.status for j in batch_jobs(batch_app)]
-            time.sleep(0.3)
-    finally:
-        restarted.terminate()
-        restarted.wait(15)
+    run_worker_until(env, all_batched_and_confirmed(batch_app), lambda: [j.status for j in batch_jobs(batch_app)])
     roots = {b.root: b.count for b in batches(batch_app)}
     assert sorted(m.record_id for m in members(batch_app)) == sorted(ids)  # every record has exactly one place
     assert sum(roots.values()) == len(ids) + len(roots)  # each batch also has its salt leaf
@@ -168,7 +147,7 @@ def test_doctor_with_an_all_records_grant_reads_batch_anchored_records(patient, 
     resp = patient.post("/sharing/", {"doctor_id": str(doctor_id), "scope": "all"}, action="/sharing/grant")
     assert resp.status_code in (200, 303), resp.get_data(as_text=True)
     url = f"/sharing/patients/{patient_id}/records/{rid}"
-    drive_batches(batch_app, all_batched_and_confirmed(batch_app))
+    drive_worker(batch_app, all_batched_and_confirmed(batch_app))
     page = doctor.client.get(url)
     assert page.status_code == 200 and "Verified against the chain" in page.get_data(as_text=True)
     # A privacy-tagged (redacted) copy verifies too: its resources root is inside the owner-signed leaf.
@@ -181,5 +160,5 @@ def test_doctor_with_an_all_records_grant_reads_batch_anchored_records(patient, 
     with batch_app.app_context():
         grant_id = db.session().query(Grant).one().id
     patient.post("/sharing/", {}, action=f"/sharing/grants/{grant_id}/revoke")
-    drive_batches(batch_app, all_batched_and_confirmed(batch_app))
+    drive_worker(batch_app, all_batched_and_confirmed(batch_app))
     assert doctor.client.get(url).status_code == 404

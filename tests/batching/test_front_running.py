@@ -1,9 +1,9 @@
 """A batch root anchored first by someone else: followed when it proves our records, left behind when it cannot."""
 import json
 
-from batch_helpers import batch_events, batch_jobs, batches, drive_batches, members
+from batch_helpers import batch_events, batch_jobs, batches, members
 from eth_account import Account
-from web_helpers import DATA
+from web_helpers import DATA, drive_worker
 
 from phr import db, services, verify
 from phr.anchoring import Worker
@@ -58,7 +58,7 @@ def test_a_copied_root_is_followed_and_every_record_still_proves(patient, batch_
     root, count = _cut_only(batch_app)
     assert count == len(ids) + 1  # the records' leaves and the batch's salt leaf
     _front_run(batch_app, devnet, stranger, root, count)
-    drive_batches(batch_app, _settled(batch_app))  # ours reverts (BatchAlreadyAnchored), theirs is followed
+    drive_worker(batch_app, _settled(batch_app))  # ours reverts (BatchAlreadyAnchored), theirs is followed
 
     [batch] = _current(batch_app)
     with batch_app.app_context():
@@ -80,7 +80,7 @@ def test_a_root_taken_with_another_count_is_left_behind_for_a_fresh_one(patient,
     ids = [patient.upload_and_confirm(path) for path in UPLOADS]
     root, count = _cut_only(batch_app)
     _front_run(batch_app, devnet, stranger, root, count + 5)  # the same root, a count our paths cannot prove against
-    drive_batches(batch_app, _settled(batch_app))
+    drive_worker(batch_app, _settled(batch_app))
 
     jobs = batch_jobs(batch_app)
     assert [j.status for j in jobs] == ["failed", "confirmed"]

@@ -1,15 +1,13 @@
 """Nothing is lost, duplicated or left unverified when the chain, the store or the worker fails."""
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
-from web_helpers import DATA, all_confirmed, drive_worker, jobs, subprocess_env, tally
+from web_helpers import (DATA, all_confirmed, drive_worker, jobs, kill_worker_while_sending, run_worker_until,
+                         subprocess_env, tally)
 
 from phr import db, services
-from phr.config import ROOT
 from phr.records.models import ChainJob, Record
 
 
@@ -24,6 +22,16 @@ def _anchored_event_counts(app, record_ids) -> dict:
             if rid in counts:
                 counts[rid] += 1
         return counts
+
+
+def _tally_fault(app, sweep, record_ids) -> dict:
+    """Count one injected fault and what became of the records uploaded during it; returns the event counts."""
+    counts = _anchored_event_counts(app, record_ids)
+    tally(sweep, "faults injected")
+    tally(sweep, "records uploaded during faults", len(record_ids))
+    tally(sweep, "records lost", sum(1 for c in counts.values() if c == 0))
+    tally(sweep, "records anchored more than once", sum(1 for c in counts.values() if c > 1))
+    return counts
 
 
 def test_tampered_objects_are_shown_as_modified(patient, live_app):
@@ -69,11 +77,7 @@ def test_chain_outage_queues_uploads_and_anchors_each_exactly_once(patient, live
         devnet.up()
     drive_worker(live_app, all_confirmed(live_app), timeout=90)
     assert sorted(j.record_id for j in jobs(live_app)) == sorted(ids)
-    counts = _anchored_event_counts(live_app, ids)
-    tally(sweep, "faults injected")
-    tally(sweep, "records uploaded during faults", len(ids))
-    tally(sweep, "records lost", sum(1 for c in counts.values() if c == 0))
-    tally(sweep, "records anchored more than once", sum(1 for c in counts.values() if c > 1))
+    counts = _tally_fault(live_app, sweep, ids)
     assert set(counts.values()) == {1}
     assert len({j.nonce for j in jobs(live_app)}) == 5
 
@@ -94,32 +98,11 @@ def test_storage_outage_fails_the_upload_and_leaves_nothing(patient, live_app, s
 def test_worker_killed_mid_batch_loses_and_duplicates_nothing(patient, live_app, sweep):
     ids = [patient.upload_and_confirm(DATA / "fhir" / "valid-collection.json") for _ in range(5)]
     env = subprocess_env(live_app.config, CONFIRMATIONS=2)
-    worker = subprocess.Popen([sys.executable, "-m", "phr.worker"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while not any(j.status in ("sent", "mined") for j in jobs(live_app)):
-            assert time.monotonic() < deadline and worker.poll() is None, "worker did not start sending"
-            time.sleep(0.1)
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
+    kill_worker_while_sending(env, lambda: jobs(live_app))
     assert not all(j.status == "confirmed" for j in jobs(live_app)), "batch finished before the kill"
-    restarted = subprocess.Popen([sys.executable, "-m", "phr.worker"], env=env, cwd=ROOT,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 90
-        while not all(j.status == "confirmed" for j in jobs(live_app)):
-            assert time.monotonic() < deadline and restarted.poll() is None, [j.status for j in jobs(live_app)]
-            time.sleep(0.3)
-    finally:
-        restarted.terminate()
-        restarted.wait(15)
-    counts = _anchored_event_counts(live_app, ids)
-    tally(sweep, "faults injected")
-    tally(sweep, "records uploaded during faults", len(ids))
-    tally(sweep, "records lost", sum(1 for c in counts.values() if c == 0))
-    tally(sweep, "records anchored more than once", sum(1 for c in counts.values() if c > 1))
+    run_worker_until(env, lambda: all(j.status == "confirmed" for j in jobs(live_app)),
+                     lambda: [j.status for j in jobs(live_app)])
+    counts = _tally_fault(live_app, sweep, ids)
     assert set(counts.values()) == {1}
 
 

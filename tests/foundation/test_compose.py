@@ -1,7 +1,6 @@
 """No Docker engine runs here, so the production compose file is checked against the Besu network it names."""
 import json
 import re
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest

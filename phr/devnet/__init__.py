@@ -50,11 +50,40 @@ class NodeInfo:
         return f"http://127.0.0.1:{self.rpc_port}"
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_floor() -> int:
+    """Lowest port the kernel hands to outgoing connections (Linux default 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port that is free on 127.0.0.1 right now, picked below the ephemeral range.
+
+    Asking the kernel for port 0 returns an ephemeral port, which any outgoing
+    connection (an RPC or S3 client) may take before a server started later binds
+    it.  Ports below that range are only ever taken by someone binding them, so a
+    random free one stays free.  A port is never handed out twice per process.
+    """
+    low, high = 20000, _ephemeral_floor() - 1
+    if high - low < 1000:
+        low, high = 10000, 19999
+    for _ in range(200):
+        port = secrets.randbelow(high - low + 1) + low
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise DevnetError(f"no free TCP port found on 127.0.0.1 between {low} and {high}")
 
 
 def port_in_use(port: int) -> bool:

@@ -20,15 +20,10 @@ import requests
 from auth_helpers import PASSWORD
 
 from phr import db
+from phr.devnet import free_port
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 _CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import pytest
 import requests
 
 from phr import db
+from phr.devnet import free_port
 from phr.storage import Storage
 from browser_helpers import PASSWORD, VALIDATOR_EMAIL
 
@@ -44,12 +44,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Server:
     base: str
@@ -65,7 +59,7 @@ def server(tmp_path_factory, devnet, registry, objectstore) -> Iterator[Server]:
     store.ensure_bucket()
     url = f"sqlite:///{tmp / 'phr.sqlite3'}"
     db.upgrade(url)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PHR_SECRET_KEY": secrets.token_hex(32), "PHR_DATABASE_URL": url, "PHR_INSTANCE_DIR": str(tmp),
            "PHR_S3_ENDPOINT": objectstore.endpoint, "PHR_S3_ACCESS_KEY": objectstore.access_key,
            "PHR_S3_SECRET_KEY": objectstore.secret_key, "PHR_S3_BUCKET": store.bucket,

@@ -3,10 +3,11 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from phr.devnet import Devnet, DevnetError
+from phr.devnet import Devnet, DevnetError, free_port
 from phr.devnet.toolchain import ToolchainError, ensure_geth
 from phr.seaweed import LocalObjectStore, ObjectStoreError
 
@@ -18,6 +19,28 @@ def busy_port():
     sock.listen()
     yield sock.getsockname()[1]
     sock.close()
+
+
+def test_free_ports_cannot_be_taken_by_outgoing_connections(busy_port):
+    """A port handed to a server-to-be lies below the kernel's ephemeral range and is never handed out twice.
+
+    CI once lost a geth node to "bind: address already in use": its port, picked by
+    binding port 0, was meanwhile the local end of some client's connection.
+    """
+    floor = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    clients = [socket.create_connection(("127.0.0.1", busy_port)) for _ in range(20)]
+    try:
+        taken = {c.getsockname()[1] for c in clients}
+        ports = [free_port() for _ in range(300)]
+    finally:
+        for c in clients:
+            c.close()
+    assert len(set(ports)) == len(ports)
+    assert all(port < floor for port in ports)
+    assert not taken & set(ports)
+    for port in ports[:20]:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))  # still free
 
 
 def test_missing_go_is_named(tmp_path, monkeypatch):

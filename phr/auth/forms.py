@@ -64,6 +64,17 @@ class ChangePasswordForm(FlaskForm):
     confirm = PasswordField(_l("Repeat new password"), validators=[EqualTo("new_password", _l("Passwords do not match."))])
 
 
+class KeyFilePassphraseForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    passphrase = PasswordField(_l("New key file passphrase"), validators=[DataRequired(), Length(min=MIN_PASSPHRASE, max=256)])
+    confirm = PasswordField(_l("Repeat new key file passphrase"),
+                            validators=[EqualTo("passphrase", _l("Passphrases do not match."))])
+
+    def validate_passphrase(self, field) -> None:
+        if field.data == self.current_password.data:
+            raise ValidationError(_l("Use a passphrase different from your password."))
+
+
 class RecoverForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired()])
     recovery_code = StringField(_l("Recovery code"), validators=[Optional(), Length(max=100)])

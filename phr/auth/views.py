@@ -10,7 +10,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from .. import vault
 from ..htmx import fragment_wanted
 from . import service, throttle
-from .forms import ChangePasswordForm, EmptyForm, LoginForm, RecoverForm, RegisterForm, UnlockForm
+from .forms import (ChangePasswordForm, EmptyForm, KeyFilePassphraseForm, LoginForm, RecoverForm, RegisterForm,
+                    UnlockForm)
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -180,6 +181,26 @@ def change_password():
             flash(_("Password changed. Your other sessions have been logged out."), "info")
             return redirect(url_for(".account"), 303)
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/key-file", methods=["GET", "POST"])
+@login_required
+def key_file_passphrase():
+    """Self custody: a new key file under a new passphrase, handed out through the one-time kit page."""
+    if current_user.custody != "self":
+        flash(_("Your keys are kept locked with your password: change your password instead."), "info")
+        return redirect(url_for(".account"), 303)
+    service.current_keys()  # locked: the unlock page first
+    form = KeyFilePassphraseForm()
+    if form.validate_on_submit():
+        try:
+            service.reissue_key_file(current_user, form.current_password.data, form.passphrase.data,
+                                     service.session_ref())
+        except service.InvalidCredentials as exc:
+            form.current_password.errors.append(str(exc))
+        else:
+            return redirect(url_for(".kit"), 303)
+    return render_template("auth/key_file.html", form=form), 422 if form.errors else 200
 
 
 @bp.route("/recover", methods=["GET", "POST"])

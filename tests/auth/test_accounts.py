@@ -259,6 +259,52 @@ def test_self_held_user_recovers_login_with_the_key_file(auth, other_auth, app):
     assert auth.login("sam@example.org", "brand new phrase").status_code == 303
 
 
+def test_self_held_user_changes_the_key_file_passphrase(auth, other_auth, app):
+    auth.register_patient("sam@example.org", custody_mode="self")
+    user = user_row(app, "sam@example.org")
+    sealed = seal_for(app, "sam@example.org", b"HbA1c 5.6%")
+    assert "/auth/key-file" in auth.client.get("/auth/account").get_data(as_text=True)
+    new = "a brand new file passphrase"
+    form = {"current_password": PASSWORD, "passphrase": new, "confirm": new}
+    wrong = auth.post("/auth/key-file", form | {"current_password": "not it at all"})
+    assert wrong.status_code == 422 and "Current password is incorrect." in wrong.get_data(as_text=True)
+    same = auth.post("/auth/key-file", form | {"passphrase": PASSWORD, "confirm": PASSWORD})
+    assert same.status_code == 422 and "different from your password" in same.get_data(as_text=True)
+    short = auth.post("/auth/key-file", form | {"passphrase": "short", "confirm": "short"})
+    assert short.status_code == 422
+    resp = auth.post("/auth/key-file", form)
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/auth/kit")
+    assert "replaces your old key file" in auth.client.get("/auth/kit").get_data(as_text=True)
+    new_file = auth.client.get("/auth/kit/key-file.json").data
+    with app.app_context():
+        keys = custody.import_key_file(new_file, new, user.rsa_public_pem, user.eth_address)
+        with pytest.raises(custody.KeyFileError, match="passphrase is incorrect"):
+            custody.import_key_file(new_file, PASSPHRASE, user.rsa_public_pem, user.eth_address)
+    assert vault.open_sealed(sealed.ciphertext, sealed.wrapped_keys["me"], keys.rsa_private, RECORD) == b"HbA1c 5.6%"
+    assert keys.eth_address == user.eth_address
+    # The new file unlocks a fresh login; the platform still holds no private key.
+    other_auth.login("sam@example.org")
+    assert other_auth.unlock(new_file, new).status_code == 303
+    assert user_row(app, "sam@example.org").wrapped_keys is None
+    auth.post("/auth/kit", {}, action="/auth/kit/done")
+    assert auth.client.get("/auth/kit/key-file.json").status_code == 303  # shown once
+
+
+def test_key_file_passphrase_change_needs_unlocked_self_held_keys(auth, other_auth):
+    auth.register_patient("ana@example.org")  # platform custody
+    resp = auth.post("/auth/account", {"current_password": PASSWORD, "passphrase": "x" * 20, "confirm": "x" * 20},
+                     action="/auth/key-file")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/auth/account")
+    assert "/auth/key-file" not in auth.client.get("/auth/account").get_data(as_text=True)
+    other_auth.register_patient("sam@example.org", custody_mode="self")
+    other_auth.logout()
+    other_auth.login("sam@example.org")  # keys locked in this new login
+    locked = other_auth.post("/auth/account", {"current_password": PASSWORD, "passphrase": "x" * 20,
+                                               "confirm": "x" * 20}, action="/auth/key-file")
+    assert locked.status_code == 303 and "/auth/unlock" in locked.headers["Location"]
+    assert other_auth.client.get("/auth/kit/key-file.json").status_code == 303
+
+
 # ----- logout, CSRF, roles, navigation -----------------------------------------
 def test_logout_forgets_the_keys_even_for_a_copied_cookie(auth, app):
     auth.register_patient("ana@example.org")

@@ -74,9 +74,11 @@ class User:
     def __init__(self, base: str, email: str, role: str, stats):
         self.base, self.email, self.role, self.stats = base, email, role, stats
         self.http = requests.Session()
-        # Like a browser, retry a GET whose kept-alive connection the server closed just as it was reused.
+        # gunicorn's gthread worker now and then resets a kept-alive connection as it is reused (benoitc/gunicorn
+        # #1698, #2676). Chromium resends any request, POST included, that fails that way before a response byte
+        # arrives; do the same. A resent confirm or grant is refused by the server's single-use checks, not doubled.
         self.http.mount("http://", HTTPAdapter(max_retries=Retry(total=2, connect=2, read=2, status=0,
-                                                                 allowed_methods={"GET"})))
+                                                                 allowed_methods=None)))
 
     def _timed(self, action: str, method: str, path: str, **kw) -> requests.Response:
         start = time.perf_counter()

@@ -178,18 +178,18 @@ def change_password(user: User, current_password: str, new_password: str, keep: 
     custody.close_other_key_sessions(user.id, keep=keep.id)
 
 
-def reissue_key_file(user: User, current_password: str, passphrase: str, ref: KeySessionRef) -> None:
-    """Self custody: put this login's unlocked keys in a new key file under ``passphrase``.
+def reissue_key_file(user: User, bundle: KeyBundle, current_password: str, passphrase: str,
+                     ref: KeySessionRef) -> None:
+    """Self custody: put this login's unlocked keys (``bundle``) in a new key file under ``passphrase``.
 
     The file waits in this login's recovery kit until the user has saved it.
     Nothing is stored on the platform, so the old file keeps opening with the
     old passphrase until its owner destroys it. Raises ``InvalidCredentials``
-    if ``current_password`` is wrong, ``KeysLocked`` if the keys are locked.
+    if ``current_password`` is wrong, ``KeysLocked`` if ``bundle`` is not the user's.
     """
     profile = _profile()
     if not custody.verify_password(user.password_hash, current_password, profile):
         raise InvalidCredentials(_("Current password is incorrect."))
-    bundle = custody.unlocked_keys(ref.id, ref.secret, idle=_idle())
     if not bundle.matches(user.rsa_public_pem, user.eth_address):
         raise KeysLocked("keys in this session are not the user's")
     kit = {"key_file": custody.export_key_file(bundle, passphrase, user.email, profile).decode(), "reissued": "1"}

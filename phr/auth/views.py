@@ -190,11 +190,11 @@ def key_file_passphrase():
     if current_user.custody != "self":
         flash(_("Your keys are kept locked with your password: change your password instead."), "info")
         return redirect(url_for(".account"), 303)
-    service.current_keys()  # locked: the unlock page first
+    keys = service.current_keys()  # locked: the unlock page first
     form = KeyFilePassphraseForm()
     if form.validate_on_submit():
         try:
-            service.reissue_key_file(current_user, form.current_password.data, form.passphrase.data,
+            service.reissue_key_file(current_user, keys, form.current_password.data, form.passphrase.data,
                                      service.session_ref())
         except service.InvalidCredentials as exc:
             form.current_password.errors.append(str(exc))

@@ -7,13 +7,15 @@ which is only ever stored wrapped:
 * platform-held: under the login password (``User.wrapped_keys``) and under a
   random recovery code shown once (``User.recovery_wrapped_keys``);
 * self-held: nowhere on the platform; the user keeps a key file
-  (:func:`export_key_file`) and uploads it to unlock;
+  (:func:`export_key_file`) and uploads it to unlock (:func:`read_key_file`
+  checks every cost in it before :func:`open_key_file` runs any KDF);
 * for the length of a login: under a random session secret that lives only in
   the user's signed cookie (:class:`phr.models.KeySession`).
 """
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import secrets
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from . import db, vault
@@ -31,18 +34,24 @@ from .models import KeySession
 BUNDLE_V1 = 0x01
 ETH_KEY_BYTES = 32
 KEY_FILE_FORMAT = "phr-key-file"
-KEY_FILE_VERSION = 1
+KEY_FILE_VERSION = 2  # both keys in one Argon2id-wrapped bundle; version 1 (PKCS#8 PEM + keystore) is still read
+KEY_FILE_MAX_BYTES = 64 * 1024  # a genuine file is about 4 KB
 RECOVERY_CODE_BYTES = 20  # 160 bits -> 32 base32 characters
 RECOVERY_GROUP = 4
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 TOUCH_EVERY = timedelta(seconds=60)  # record activity at most this often (one DB write per minute per login)
-# Refuse key files whose keystore KDF would take the worker hostage.
+# Version 1 keystores: the scrypt costs eth-account wrote for this platform (n = 2**18 at most, r = 8, p = 1).
 _MAX_SCRYPT_N = 2**18
-_MAX_PBKDF2_ROUNDS = 10_000_000
+_SCRYPT_R, _SCRYPT_P, _SCRYPT_DKLEN = 8, 1, 32
+
+NOT_A_KEY_FILE = _l("This is not a PHR key file, or it asks for more work than a PHR key file needs.")
+WRONG_PASSPHRASE = _l("The key file passphrase is incorrect.")
+FOREIGN_KEY_FILE = _l("This key file belongs to another account.")
 
 _PASSWORD_AAD = b"phr-keys:password:v1"
 _RECOVERY_AAD = b"phr-keys:recovery:v1"
+_KEY_FILE_AAD = b"phr-keys:key-file:v2"
 
 
 class KeysLocked(Exception):
@@ -51,6 +60,10 @@ class KeysLocked(Exception):
 
 class KeyFileError(Exception):
     """An uploaded key file is malformed, belongs to someone else, or its passphrase is wrong."""
+
+
+class KeyFileRefused(KeyFileError):
+    """An uploaded key file is not one this platform writes (or costs more to open): refused before any KDF."""
 
 
 @dataclass(frozen=True)
@@ -172,59 +185,107 @@ def wrap_for_recovery(bundle: KeyBundle, code: str, profile: KdfProfile) -> byte
 
 def unwrap_with_recovery(blob: bytes, code: str) -> KeyBundle:
     """Open ``User.recovery_wrapped_keys``; ``vault.VaultError`` on a wrong code."""
-    normalised = normalise_recovery_code(code)
-    if not normalised:
-        raise vault.VaultError("cannot unwrap secret")
-    return KeyBundle.from_bytes(vault.unwrap_secret(blob, normalised, _RECOVERY_AAD))
+    return KeyBundle.from_bytes(vault.unwrap_secret(blob, normalise_recovery_code(code), _RECOVERY_AAD))
+
+
+def spend_recovery_work(profile: KdfProfile) -> None:
+    """The KDF work of :func:`unwrap_with_recovery`, for a recovery that has nothing to unwrap (unknown email)."""
+    vault.spend_unwrap_work("-", profile.wrap)
 
 
 # ----- self-held key file ------------------------------------------------------
+@dataclass(frozen=True)
+class KeyFile:
+    """An uploaded key file, parsed and its costs checked, not yet opened.
+
+    Version 2 holds ``keys``, the bundle under :func:`vault.wrap_secret` (one
+    Argon2id derivation protects both keys). Version 1 holds an encrypted
+    PKCS#8 PEM (``legacy_pem``) and an Ethereum keystore v3 (``legacy_keystore``).
+    """
+
+    version: int
+    keys: bytes = b""
+    legacy_pem: vault.LegacyPem | None = None
+    legacy_keystore: dict | None = None
+
+
 def export_key_file(bundle: KeyBundle, passphrase: str, email: str, profile: KdfProfile) -> bytes:
-    """A JSON key file: encrypted PKCS#8 PEM (RSA) and an Ethereum keystore v3, both under ``passphrase``."""
+    """A JSON key file (version 2): the key bundle wrapped under ``passphrase`` with the profile's Argon2id."""
     doc = {
         "format": KEY_FILE_FORMAT,
         "version": KEY_FILE_VERSION,
         "email": email,
         "rsa_fingerprint": vault.fingerprint(bundle.public_pem),
         "eth_address": bundle.eth_address,
-        "rsa_private_key": vault.export_private_pem(bundle.rsa_private, passphrase).decode(),
-        "eth_keystore": Account.encrypt(bundle.eth_private, passphrase, kdf="scrypt",
-                                        iterations=profile.keystore_scrypt_n),
+        "keys": base64.b64encode(vault.wrap_secret(bundle.to_bytes(), passphrase, _KEY_FILE_AAD,
+                                                   profile.wrap)).decode(),
     }
     return json.dumps(doc, indent=2).encode()
 
 
-def import_key_file(data: bytes, passphrase: str, rsa_public_pem: str, eth_address: str) -> KeyBundle:
-    """Open a key file and check it holds the keys of ``rsa_public_pem``/``eth_address``.
+def read_key_file(data: bytes) -> KeyFile:
+    """Parse an uploaded key file and check every KDF parameter in it; no key derivation runs here.
 
-    ``KeyFileError`` (with a message fit for the user) if it is not a key
-    file, the passphrase is wrong, or the keys are someone else's.
+    ``KeyFileRefused`` unless it is a key file this platform writes, with costs
+    no higher than the platform's own (so opening it costs no more than opening a genuine file).
     """
     try:
+        if len(data) > KEY_FILE_MAX_BYTES:
+            raise ValueError("too large for a key file")
         doc = json.loads(data)
-        pem, keystore = doc["rsa_private_key"].encode(), doc["eth_keystore"]
-        ok = doc["format"] == KEY_FILE_FORMAT and doc["version"] == KEY_FILE_VERSION and _keystore_cost_ok(keystore)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise KeyFileError("This is not a PHR key file.") from exc
-    if not ok:
-        raise KeyFileError("This is not a PHR key file.")
+        if doc["format"] != KEY_FILE_FORMAT or type(doc["version"]) is not int:
+            raise ValueError("not a PHR key file")
+        if doc["version"] == KEY_FILE_VERSION:
+            keys = base64.b64decode(doc["keys"], validate=True)
+            vault.secret_kdf_params(keys)
+            return KeyFile(KEY_FILE_VERSION, keys=keys)
+        if doc["version"] == 1:
+            keystore = doc["eth_keystore"]
+            _check_legacy_keystore(keystore)
+            return KeyFile(1, legacy_pem=vault.parse_legacy_pem(doc["rsa_private_key"].encode()),
+                           legacy_keystore=keystore)
+        raise ValueError("unknown key file version")
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+        raise KeyFileRefused(NOT_A_KEY_FILE) from exc
+
+
+def open_key_file(key_file: KeyFile, passphrase: str) -> KeyBundle:
+    """Run the (checked) KDF of ``key_file`` and return its keys; ``KeyFileError`` on a wrong passphrase."""
     try:
-        rsa_private = vault.import_private_pem(pem, passphrase)
-        eth_private = bytes(Account.decrypt(keystore, passphrase))
-    except (vault.VaultError, ValueError) as exc:
-        raise KeyFileError("The key file passphrase is incorrect.") from exc
-    bundle = KeyBundle(rsa_private, eth_private)
+        if key_file.version == KEY_FILE_VERSION:
+            return KeyBundle.from_bytes(vault.unwrap_secret(key_file.keys, passphrase, _KEY_FILE_AAD))
+        return KeyBundle(vault.open_legacy_pem(key_file.legacy_pem, passphrase),
+                         bytes(Account.decrypt(key_file.legacy_keystore, passphrase)))
+    except (vault.VaultError, ValueError, KeyError, TypeError) as exc:  # eth-account: wrong MAC or odd fields
+        raise KeyFileError(WRONG_PASSPHRASE) from exc
+
+
+def import_key_file(data: bytes, passphrase: str, rsa_public_pem: str, eth_address: str) -> KeyBundle:
+    """Read and open a key file and check it holds the keys of ``rsa_public_pem``/``eth_address``.
+
+    ``KeyFileError`` (with a message fit for the user) if it is not a key
+    file (``KeyFileRefused``), the passphrase is wrong, or the keys are someone else's.
+    """
+    return check_key_file_owner(open_key_file(read_key_file(data), passphrase), rsa_public_pem, eth_address)
+
+
+def check_key_file_owner(bundle: KeyBundle, rsa_public_pem: str, eth_address: str) -> KeyBundle:
+    """``bundle`` if it holds the keys of ``rsa_public_pem``/``eth_address``; ``KeyFileError`` otherwise."""
     if not bundle.matches(rsa_public_pem, eth_address):
-        raise KeyFileError("This key file belongs to another account.")
+        raise KeyFileError(FOREIGN_KEY_FILE)
     return bundle
 
 
-def _keystore_cost_ok(keystore: dict) -> bool:
+def _check_legacy_keystore(keystore: dict) -> None:
+    """A version-1 Ethereum keystore must be v3 scrypt with at most the costs eth-account wrote for us."""
     crypto = keystore["crypto"]
     params = crypto["kdfparams"]
-    if crypto["kdf"] == "scrypt":
-        return int(params["n"]) <= _MAX_SCRYPT_N
-    return crypto["kdf"] == "pbkdf2" and int(params["c"]) <= _MAX_PBKDF2_ROUNDS
+    n, r, p, dklen = params["n"], params["r"], params["p"], params["dklen"]
+    if not all(type(v) is int for v in (n, r, p, dklen)) or keystore["version"] != 3 or crypto["kdf"] != "scrypt":
+        raise ValueError("not the keystore this platform writes")
+    if not (2 <= n <= _MAX_SCRYPT_N and n & (n - 1) == 0 and r == _SCRYPT_R and p == _SCRYPT_P
+            and dklen == _SCRYPT_DKLEN and type(params["salt"]) is str and len(params["salt"]) <= 64):
+        raise ValueError("keystore scrypt parameters outside what this platform writes")
 
 
 # ----- key sessions ------------------------------------------------------------

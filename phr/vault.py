@@ -13,9 +13,17 @@ Blobs (all integers big-endian):
 * password-wrapped ``0x01 | memory_kib(4) | iterations(2) | lanes(1) | salt(16) | nonce(12) | AES-256-GCM``
   with the key from Argon2id(password, salt); the header is authenticated as AAD
 * key-wrapped      ``0x01 | nonce(12) | AES-256-GCM(key32, secret, aad)``
+* legacy PEM       PKCS#8 ``EncryptedPrivateKeyInfo``: PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC
+  (what key files of version 1 hold; only read, never written any more)
+
+Every cost parameter read from a blob or a file is checked against what this
+platform writes before any key derivation runs: a crafted input cannot make
+the server spend more work than opening a genuine one.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import unicodedata
 from collections.abc import Mapping
@@ -23,9 +31,12 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import padding as block_padding
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 PrivateKey = rsa.RSAPrivateKey
 PublicKey = rsa.RSAPublicKey
@@ -41,12 +52,15 @@ ENVELOPE_V1 = 0x01
 WRAPPED_KEY_V1 = 0x01
 SECRET_V1 = 0x01
 KEY_WRAP_V1 = 0x01
+_SECRET_HEADER_BYTES = 1 + 4 + 2 + 1 + SALT_BYTES
 
-# Accepted Argon2id parameters when unwrapping (a blob outside them is refused
-# before any work is done, so a crafted blob cannot exhaust the server).
-_MAX_MEMORY_KIB = 1024 * 1024
-_MAX_ITERATIONS = 16
-_MAX_LANES = 8
+# Legacy PEMs: PKCS#8 as `BestAvailableEncryption` wrote it (2,048 PBKDF2 rounds); nothing costlier is run.
+LEGACY_PEM_MAX_ITERATIONS = 2048
+_OID_PBES2 = bytes.fromhex("06092a864886f70d01050d")
+_OID_PBKDF2 = bytes.fromhex("06092a864886f70d01050c")
+_PRF_HMAC_SHA256 = bytes.fromhex("300c06082a864886f70d02090500")  # AlgorithmIdentifier hmacWithSHA256, NULL
+_OID_AES256_CBC = bytes.fromhex("060960864801650304012a")
+_DER_SEQUENCE, _DER_OCTETS, _DER_INTEGER, _DER_OID = 0x30, 0x04, 0x02, 0x06
 
 
 class VaultError(Exception):
@@ -66,6 +80,19 @@ class KdfParams:
 KDF_STRONG = KdfParams(memory_kib=64 * 1024, iterations=3, lanes=1)
 # For the test suite only (chosen through the app's KDF_PROFILE, refused unless TESTING).
 KDF_FAST = KdfParams(memory_kib=64, iterations=1, lanes=1)
+# The costliest parameters accepted when unwrapping: what the platform writes. A blob asking for more is
+# refused before any work is done, so a crafted blob (an uploaded key file) cannot exhaust the server.
+KDF_MAX = KDF_STRONG
+
+
+@dataclass(frozen=True)
+class LegacyPem:
+    """A PKCS#8 ``EncryptedPrivateKeyInfo`` in the one form this platform wrote, its cost checked."""
+
+    salt: bytes
+    iterations: int
+    iv: bytes
+    ciphertext: bytes
 
 
 @dataclass(frozen=True)
@@ -133,24 +160,84 @@ def load_private_der(data: bytes, *, authenticated: bool = False) -> PrivateKey:
     return key
 
 
-def export_private_pem(private_key: PrivateKey, passphrase: str) -> bytes:
-    """PKCS#8 PEM of ``private_key`` encrypted under ``passphrase`` (best available encryption)."""
-    return private_key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(_password_bytes(passphrase)),
-    )
+def parse_legacy_pem(data: bytes) -> LegacyPem:
+    """Read a PEM of :class:`LegacyPem` without deriving anything; ``ValueError`` if it is another form or costlier.
 
-
-def import_private_pem(data: bytes, passphrase: str) -> PrivateKey:
-    """Decrypt a PEM made by :func:`export_private_pem`; ``VaultError`` on a wrong passphrase or bad data."""
+    Only PBES2 with PBKDF2-HMAC-SHA256 (at most :data:`LEGACY_PEM_MAX_ITERATIONS`
+    rounds) and AES-256-CBC is accepted, as strict DER with nothing around it.
+    """
+    head, foot = b"-----BEGIN ENCRYPTED PRIVATE KEY-----", b"-----END ENCRYPTED PRIVATE KEY-----"
+    text = data.strip()
+    if not (text.startswith(head) and text.endswith(foot)) or text.count(b"-----") != 4:
+        raise ValueError("not one encrypted PKCS#8 PEM")
     try:
-        key = serialization.load_pem_private_key(data, password=_password_bytes(passphrase))
-    except (ValueError, TypeError) as exc:
+        der = base64.b64decode(b"".join(text[len(head):-len(foot)].split()), validate=True)
+    except binascii.Error as exc:
+        raise ValueError("not an encrypted PKCS#8 PEM") from exc
+    info = _der_last(der, _DER_SEQUENCE)
+    algorithm, info = _der(info, _DER_SEQUENCE)
+    ciphertext = _der_last(info, _DER_OCTETS)
+    params = _der_last(_after(algorithm, _OID_PBES2), _DER_SEQUENCE)
+    kdf, params = _der(params, _DER_SEQUENCE)
+    scheme = _der_last(params, _DER_SEQUENCE)
+    kdf = _der_last(_after(kdf, _OID_PBKDF2), _DER_SEQUENCE)
+    salt, kdf = _der(kdf, _DER_OCTETS)
+    rounds, prf = _der(kdf, _DER_INTEGER)
+    iv = _der_last(_after(scheme, _OID_AES256_CBC), _DER_OCTETS)
+    if prf != _PRF_HMAC_SHA256:
+        raise ValueError("not the PKCS#8 encryption this platform writes")
+    if not rounds or len(rounds) > 4 or rounds[0] & 0x80 or (rounds[0] == 0 and len(rounds) > 1):
+        raise ValueError("not a PBKDF2 round count")
+    iterations = int.from_bytes(rounds, "big")
+    if not 1 <= iterations <= LEGACY_PEM_MAX_ITERATIONS or not 8 <= len(salt) <= 64 or len(iv) != 16:
+        raise ValueError("PKCS#8 encryption parameters outside what this platform writes")
+    if not ciphertext or len(ciphertext) % 16:
+        raise ValueError("not an AES-CBC ciphertext")
+    return LegacyPem(salt, iterations, iv, ciphertext)
+
+
+def open_legacy_pem(pem: LegacyPem, passphrase: str) -> PrivateKey:
+    """Decrypt a :func:`parse_legacy_pem` result; ``VaultError`` on a wrong passphrase or bad data."""
+    key = _pbkdf2(passphrase, pem.salt, pem.iterations)
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(pem.iv)).decryptor()
+    unpadder = block_padding.PKCS7(128).unpadder()
+    try:
+        der = unpadder.update(decryptor.update(pem.ciphertext) + decryptor.finalize()) + unpadder.finalize()
+        return load_private_der(der)
+    except ValueError as exc:  # bad padding or not a key: a wrong passphrase, most likely
         raise VaultError("cannot open private key") from exc
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise VaultError("cannot open private key")
-    return key
+
+
+def _der(data: bytes, tag: int) -> tuple[bytes, bytes]:
+    """The contents of the DER element with ``tag`` at the start of ``data``, and what follows it."""
+    if len(data) < 2 or data[0] != tag:
+        raise ValueError("unexpected DER")
+    length, start = data[1], 2
+    if length & 0x80:
+        size = length & 0x7F
+        if not 1 <= size <= 2 or len(data) < 2 + size or data[2] == 0:
+            raise ValueError("unexpected DER length")
+        length, start = int.from_bytes(data[2:2 + size], "big"), 2 + size
+        if length < 0x80:
+            raise ValueError("unexpected DER length")
+    if len(data) < start + length:
+        raise ValueError("truncated DER")
+    return data[start:start + length], data[start + length:]
+
+
+def _der_last(data: bytes, tag: int) -> bytes:
+    """The contents of the DER element with ``tag`` that must be all of ``data``."""
+    contents, rest = _der(data, tag)
+    if rest:
+        raise ValueError("trailing DER")
+    return contents
+
+
+def _after(data: bytes, prefix: bytes) -> bytes:
+    """What follows the exact DER ``prefix`` (an OID) that ``data`` must begin with."""
+    if not data.startswith(prefix):
+        raise ValueError("unexpected algorithm")
+    return data[len(prefix):]
 
 
 # ----- record envelopes --------------------------------------------------------
@@ -235,24 +322,41 @@ def wrap_secret(secret: bytes, password: str, aad: bytes = b"", params: KdfParam
 
 
 def unwrap_secret(blob: bytes, password: str, aad: bytes = b"") -> bytes:
-    """Reverse :func:`wrap_secret`; ``VaultError`` on a wrong password, other ``aad`` or tampering."""
-    header_len = 1 + 4 + 2 + 1 + SALT_BYTES
-    if len(blob) < header_len + NONCE_BYTES + TAG_BYTES or blob[0] != SECRET_V1:
-        raise VaultError("cannot unwrap secret")
-    params = KdfParams(
-        memory_kib=int.from_bytes(blob[1:5], "big"),
-        iterations=int.from_bytes(blob[5:7], "big"),
-        lanes=blob[7],
-    )
-    if not (1 <= params.lanes <= _MAX_LANES and 1 <= params.iterations <= _MAX_ITERATIONS
-            and 8 * params.lanes <= params.memory_kib <= _MAX_MEMORY_KIB):
-        raise VaultError("cannot unwrap secret")
+    """Reverse :func:`wrap_secret`; ``VaultError`` on a wrong password, other ``aad``, tampering or costs over :data:`KDF_MAX`."""
+    try:
+        params = secret_kdf_params(blob)
+    except ValueError as exc:
+        raise VaultError("cannot unwrap secret") from exc
+    header_len = _SECRET_HEADER_BYTES
     header, salt = blob[:header_len], blob[8:header_len]
     nonce, body = blob[header_len:header_len + NONCE_BYTES], blob[header_len + NONCE_BYTES:]
     try:
         return AESGCM(_derive(password, salt, params)).decrypt(nonce, body, header + aad)
     except InvalidTag as exc:
         raise VaultError("cannot unwrap secret") from exc
+
+
+def secret_kdf_params(blob: bytes) -> KdfParams:
+    """The Argon2id parameters of a :func:`wrap_secret` blob, read without deriving anything.
+
+    ``ValueError`` if the blob is malformed or asks for more than :data:`KDF_MAX` in any parameter.
+    """
+    if len(blob) < _SECRET_HEADER_BYTES + NONCE_BYTES + TAG_BYTES or blob[0] != SECRET_V1:
+        raise ValueError("not a password-wrapped secret")
+    params = KdfParams(
+        memory_kib=int.from_bytes(blob[1:5], "big"),
+        iterations=int.from_bytes(blob[5:7], "big"),
+        lanes=blob[7],
+    )
+    if not (1 <= params.lanes <= KDF_MAX.lanes and 1 <= params.iterations <= KDF_MAX.iterations
+            and 8 * params.lanes <= params.memory_kib <= KDF_MAX.memory_kib):
+        raise ValueError("Argon2id parameters outside what this platform writes")
+    return params
+
+
+def spend_unwrap_work(password: str, params: KdfParams) -> None:
+    """Derive (and drop) one key as :func:`unwrap_secret` would: equal work when there is nothing to unwrap."""
+    _derive(password, os.urandom(SALT_BYTES), params)
 
 
 def generate_key() -> bytes:
@@ -293,6 +397,11 @@ def _check_key(key: bytes) -> None:
 def _password_bytes(password: str) -> bytes:
     # NFC so the same password typed on different keyboards/OSes gives the same bytes.
     return unicodedata.normalize("NFC", password).encode("utf-8")
+
+
+def _pbkdf2(password: str, salt: bytes, iterations: int) -> bytes:
+    return PBKDF2HMAC(algorithm=hashes.SHA256(), length=DATA_KEY_BYTES, salt=salt,
+                      iterations=iterations).derive(_password_bytes(password))
 
 
 def _derive(password: str, salt: bytes, params: KdfParams) -> bytes:

@@ -5,7 +5,9 @@ exactly as a browser does; CSRF protection stays on in every test.
 """
 from __future__ import annotations
 
+import base64
 import io
+import json
 import re
 from dataclasses import dataclass
 
@@ -98,3 +100,43 @@ class AuthActions:
         session_id, secret = self.cookie_ref()
         with self.app.app_context():
             return custody.unlocked_keys(session_id, secret)
+
+
+# ----- key files as version 1 wrote them (and as an attacker can craft them) ----
+def v1_key_file(bundle: custody.KeyBundle, passphrase: str, email: str, *, pem: bytes | None = None,
+                scrypt_n: int = 2**10) -> bytes:
+    """A key file of version 1, exactly as the platform exported it before version 2 (PEM + keystore v3).
+
+    ``pem`` replaces the encrypted PKCS#8 PEM (to plant a crafted one).
+    """
+    from cryptography.hazmat.primitives import serialization
+    from eth_account import Account
+
+    from phr import vault
+
+    pem = pem or bundle.rsa_private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase.encode()))
+    return json.dumps({
+        "format": "phr-key-file", "version": 1, "email": email,
+        "rsa_fingerprint": vault.fingerprint(bundle.public_pem), "eth_address": bundle.eth_address,
+        "rsa_private_key": pem.decode(),
+        "eth_keystore": Account.encrypt(bundle.eth_private, passphrase, kdf="scrypt", iterations=scrypt_n),
+    }, indent=2).encode()
+
+
+def pkcs8_pem(iterations: int, ciphertext: bytes = b"\0" * 1808) -> bytes:
+    """An encrypted PKCS#8 PEM (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC) with any round count: the attacker's file."""
+    def der(tag: int, body: bytes) -> bytes:
+        n = len(body)
+        size = bytes([n]) if n < 0x80 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes(
+            (n.bit_length() + 7) // 8, "big")
+        return bytes([tag]) + size + body
+
+    rounds = iterations.to_bytes((iterations.bit_length() + 8) // 8, "big")
+    pbkdf2 = der(0x30, bytes.fromhex("06092a864886f70d01050c") + der(
+        0x30, der(0x04, b"s" * 16) + der(0x02, rounds) + bytes.fromhex("300c06082a864886f70d02090500")))
+    aes = der(0x30, bytes.fromhex("060960864801650304012a") + der(0x04, b"i" * 16))
+    algorithm = der(0x30, bytes.fromhex("06092a864886f70d01050d") + der(0x30, pbkdf2 + aes))
+    body = base64.encodebytes(der(0x30, algorithm + der(0x04, ciphertext))).decode()
+    return f"-----BEGIN ENCRYPTED PRIVATE KEY-----\n{body}-----END ENCRYPTED PRIVATE KEY-----\n".encode()

@@ -20,13 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import custody, db, vault
-from ..custody import KeyBundle, KeyFileError, KeysLocked
+from ..custody import KeyBundle, KeyFile, KeyFileError, KeyFileRefused, KeysLocked
 from ..models import CUSTODY_MODES, User
 
 __all__ = [
-    "AuthError", "EmailTaken", "InvalidCredentials", "KeyFileError", "KeySessionRef", "KeysLocked",
-    "Login", "acknowledge_kit", "authenticate", "change_password", "current_keys", "keys_unlocked",
-    "load_user", "logout", "normalise_email", "pending_kit", "recover", "register", "role_required",
+    "AuthError", "EmailTaken", "InvalidCredentials", "KeyFile", "KeyFileError", "KeyFileRefused", "KeySessionRef",
+    "KeysLocked", "Login", "acknowledge_kit", "authenticate", "change_password", "current_keys", "keys_unlocked",
+    "load_user", "logout", "normalise_email", "pending_kit", "read_key_file", "recover", "register", "role_required",
     "session_ref", "unlock_with_key_file", "user_by_id",
 ]
 
@@ -155,9 +155,15 @@ def authenticate(email: str, password: str) -> Login:
     return _start(user, bundle)
 
 
-def unlock_with_key_file(user: User, ref: KeySessionRef, key_file: bytes, passphrase: str) -> None:
+def read_key_file(data: bytes) -> KeyFile:
+    """Parse an uploaded key file, checking its KDF costs before anything else; ``KeyFileRefused`` (HTTP 400)."""
+    return custody.read_key_file(data)
+
+
+def unlock_with_key_file(user: User, ref: KeySessionRef, key_file: KeyFile, passphrase: str) -> None:
     """Self custody: open the uploaded key file and unlock this login's keys. Raises ``KeyFileError``."""
-    bundle = custody.import_key_file(key_file, passphrase, user.rsa_public_pem, user.eth_address)
+    bundle = custody.check_key_file_owner(custody.open_key_file(key_file, passphrase), user.rsa_public_pem,
+                                          user.eth_address)
     custody.attach_keys(ref.id, ref.secret, bundle)
 
 
@@ -196,29 +202,36 @@ def reissue_key_file(user: User, bundle: KeyBundle, current_password: str, passp
     custody.set_kit(ref.id, ref.secret, kit)
 
 
-def recover(email: str, new_password: str, *, recovery_code: str = "", key_file: bytes = b"",
+def recover(email: str, new_password: str, *, recovery_code: str = "", key_file: KeyFile | None = None,
             passphrase: str = "") -> Login:
     """Set a new password from the recovery material, end every other login, and log in.
 
     Platform custody: the recovery code opens the keys, which are re-wrapped
     under the new password and under a fresh recovery code (returned in the
-    new kit; the old code stops working). Self custody: the key file and its
-    passphrase prove ownership. Raises ``InvalidCredentials`` generically.
+    new kit; the old code stops working). Self custody: the key file (read by
+    :func:`read_key_file`) and its passphrase prove ownership. A code, when
+    given, is what is tried. Raises
+    ``InvalidCredentials`` generically, after the same KDF work whether or not
+    the email has an account of that custody (so timing does not tell).
     """
     user = _user_by_email(email)
-    if user is None:
-        raise InvalidCredentials(BAD_RECOVERY)
     profile = _profile()
     kit = None
     try:
-        if user.custody == "platform":
+        if key_file is not None and not recovery_code:
+            bundle = custody.open_key_file(key_file, passphrase)
+            if user is None or user.custody != "self":
+                raise InvalidCredentials(BAD_RECOVERY)
+            custody.check_key_file_owner(bundle, user.rsa_public_pem, user.eth_address)
+        elif user is None or user.custody != "platform":
+            custody.spend_recovery_work(profile)
+            raise InvalidCredentials(BAD_RECOVERY)
+        else:
             bundle = custody.unwrap_with_recovery(user.recovery_wrapped_keys, recovery_code)
             code = custody.new_recovery_code()
             user.wrapped_keys = custody.wrap_for_password(bundle, new_password, profile)
             user.recovery_wrapped_keys = custody.wrap_for_recovery(bundle, code, profile)
             kit = {"recovery_code": code}
-        else:
-            bundle = custody.import_key_file(key_file, passphrase, user.rsa_public_pem, user.eth_address)
     except (vault.VaultError, KeyFileError) as exc:
         raise InvalidCredentials(BAD_RECOVERY) from exc
     user.password_hash = custody.hash_password(new_password, profile)

@@ -208,18 +208,22 @@ def recover():
     form = RecoverForm()
     error, status = None, 200
     if form.validate_on_submit():
-        login, error, status = throttle.attempt(form.email.data, request.remote_addr, lambda: service.recover(
-            form.email.data, form.new_password.data, recovery_code=form.recovery_code.data or "",
-            key_file=form.key_file.data.read() if form.key_file.data else b"",
-            passphrase=form.passphrase.data or "",
-        ))
-        if login is not None:
-            _begin(login)
-            if login.user.custody == "platform":
-                flash(_("Password reset. Here is your NEW recovery code: the old one no longer works."), "info")
-                return redirect(url_for(".kit"), 303)
-            flash(_("Password reset."), "info")
-            return redirect(url_for(".account"), 303)
+        try:  # a crafted key file is refused before any throttle count or KDF work
+            key_file = service.read_key_file(form.key_file.data.read()) if form.key_file.data else None
+        except service.KeyFileRefused as exc:
+            error, status = str(exc), 400
+        else:
+            login, error, status = throttle.attempt(form.email.data, request.remote_addr, lambda: service.recover(
+                form.email.data, form.new_password.data, recovery_code=form.recovery_code.data or "",
+                key_file=key_file, passphrase=form.passphrase.data or "",
+            ))
+            if login is not None:
+                _begin(login)
+                if login.user.custody == "platform":
+                    flash(_("Password reset. Here is your NEW recovery code: the old one no longer works."), "info")
+                    return redirect(url_for(".kit"), 303)
+                flash(_("Password reset."), "info")
+                return redirect(url_for(".account"), 303)
     if form.errors:
         status = 422
     return _with_retry_after(make_response(render_template("auth/recover.html", form=form, error=error), status))
@@ -239,14 +243,15 @@ def unlock():
         flash(_("Your keys are unlocked with your password when you log in."), "info")
         return redirect(url_for(".account"), 303)
     form = UnlockForm()
+    status = 200
     if form.validate_on_submit():
         try:
-            service.unlock_with_key_file(current_user, service.session_ref(), form.key_file.data.read(),
-                                         form.passphrase.data)
+            key_file = service.read_key_file(form.key_file.data.read())  # costs checked before any KDF
+            service.unlock_with_key_file(current_user, service.session_ref(), key_file, form.passphrase.data)
         except service.KeyFileError as exc:
             form.key_file.errors.append(str(exc))
+            status = 400 if isinstance(exc, service.KeyFileRefused) else 422
         else:
             flash(_("Keys unlocked for this session."), "info")
             return redirect(_safe_next(url_for(".account")), 303)
-    return render_template("auth/unlock.html", form=form), 422 if form.errors else 200
-
+    return render_template("auth/unlock.html", form=form), 422 if form.errors and status == 200 else status

@@ -165,12 +165,18 @@ def test_malformed_public_key_is_a_clear_value_error(bad):
         vault.load_public_pem(bad)
 
 
-def test_exported_private_key_is_encrypted_and_needs_the_passphrase(owner):
-    pem = vault.export_private_pem(owner, "a long passphrase")
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    assert vault.import_private_pem(pem, "a long passphrase").private_numbers() == owner.private_numbers()
+def test_legacy_pkcs8_pem_opens_only_with_its_passphrase_and_capped_rounds(owner):
+    from cryptography.hazmat.primitives import serialization  # the exporter of version-1 key files
+    pem = owner.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.BestAvailableEncryption(b"a long passphrase"))
+    parsed = vault.parse_legacy_pem(pem)
+    assert parsed.iterations == vault.LEGACY_PEM_MAX_ITERATIONS
+    assert vault.open_legacy_pem(parsed, "a long passphrase").private_numbers() == owner.private_numbers()
     with pytest.raises(vault.VaultError):
-        vault.import_private_pem(pem, "wrong passphrase")
+        vault.open_legacy_pem(parsed, "wrong passphrase")
+    for bad in (pem + pem, pem.replace(b"ENCRYPTED ", b""), pem[:200] + pem[210:], b"", b"\xff" * 64):
+        with pytest.raises(ValueError):
+            vault.parse_legacy_pem(bad)
 
 
 def test_digest_is_sha256():

@@ -9,6 +9,7 @@ import base64
 import io
 import json
 import re
+import threading
 from dataclasses import dataclass
 
 from flask import Flask
@@ -140,3 +141,48 @@ def pkcs8_pem(iterations: int, ciphertext: bytes = b"\0" * 1808) -> bytes:
     algorithm = der(0x30, bytes.fromhex("06092a864886f70d01050d") + der(0x30, pbkdf2 + aes))
     body = base64.encodebytes(der(0x30, algorithm + der(0x04, ciphertext))).decode()
     return f"-----BEGIN ENCRYPTED PRIVATE KEY-----\n{body}-----END ENCRYPTED PRIVATE KEY-----\n".encode()
+
+
+def parallel_logins(app: Flask, email: str, password: str, n: int) -> list[int]:
+    """``n`` browsers post the login form at the same instant; their HTTP statuses.
+
+    Each browser fetches its form (and CSRF token) first, then all wait at a
+    barrier and post together, as an attacker firing parallel requests does.
+    """
+    barrier, statuses, errors = threading.Barrier(n), [], []
+
+    def one() -> None:
+        try:
+            browser = AuthActions(app.test_client(), app)
+            token = browser.csrf("/auth/login")
+            barrier.wait(timeout=60)
+            statuses.append(browser.client.post("/auth/login", data={
+                "csrf_token": token, "email": email, "password": password}).status_code)
+        except Exception as exc:  # collected and raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return sorted(statuses)
+
+
+def checks_until_locked(app: Flask, email: str, burst: int) -> tuple[list[int], int]:
+    """A burst of ``burst`` parallel wrong logins, then one at a time until refused.
+
+    Returns the burst's statuses and how many attempts in all had their
+    password checked (422) before the first sequential refusal (429).
+    """
+    statuses = parallel_logins(app, email, "wrong password!", burst)
+    assert set(statuses) <= {422, 429}, statuses
+    checked, browser = statuses.count(422), AuthActions(app.test_client(), app)
+    for _ in range(burst):
+        status = browser.login(email, "wrong password!").status_code
+        if status == 429:
+            return statuses, checked
+        assert status == 422
+        checked += 1
+    raise AssertionError("never locked")

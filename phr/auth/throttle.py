@@ -1,15 +1,32 @@
 """Failed-login throttling, shared by every app worker through the database.
 
-An account (keyed by a hash of the normalised email, so unknown addresses
-are throttled exactly like real ones and reveal nothing) gets
-``MAX_PER_ACCOUNT`` failures per ``WINDOW``; a client address gets
-``MAX_PER_ADDRESS``. Past that, attempts are refused before any password
-is checked, with a message saying when to try again.
+Every login, recovery or registration attempt is first recorded and committed, then counted
+with that row included; only an attempt whose count is within every limit may
+check a password. Of N simultaneous attempts (any workers, SQLite or
+PostgreSQL) at most the limit see such a count, so there is no window between
+"check" and "count" to race through (a burst may be refused a little more than
+needed, never less). A refused attempt's row is removed; a failed one stays as
+a failure; a success clears its account + address failures.
+
+Limits (an account is keyed by a hash of the normalised email, so unknown
+addresses are throttled exactly like real ones and reveal nothing):
+
+* account from one client address: ``MAX_PER_ACCOUNT_ADDRESS`` per ``WINDOW``:
+  a stranger's failures lock the account for the stranger's address only;
+* client address, any accounts: ``MAX_PER_ADDRESS`` per ``WINDOW`` (spraying);
+* account from every address: ``MAX_PER_ACCOUNT`` per ``ACCOUNT_WINDOW``,
+  slower, against a guesser spread over many addresses.
+
+Past a limit, attempts are refused before any password is checked, with a
+message saying when to try again. A registration refused because the email
+already has an account counts as a failure too, so one address can probe at
+most ``MAX_PER_ADDRESS`` emails that way per window.
 """
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
@@ -18,13 +35,31 @@ from sqlalchemy import delete, func, select
 
 from .. import db
 from ..models import LoginFailure
-from .service import InvalidCredentials, normalise_email
+from .service import AuthError, normalise_email
 
 WINDOW = timedelta(minutes=15)
-MAX_PER_ACCOUNT = 5
+MAX_PER_ACCOUNT_ADDRESS = 5
 MAX_PER_ADDRESS = 30
+ACCOUNT_WINDOW = timedelta(hours=1)
+MAX_PER_ACCOUNT = 50  # 10 addresses' worth of failures an hour, from all addresses together
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Limit:
+    per_account: bool
+    per_address: bool
+    most: int
+    window: timedelta
+
+
+_LIMITS = (
+    _Limit(per_account=True, per_address=True, most=MAX_PER_ACCOUNT_ADDRESS, window=WINDOW),
+    _Limit(per_account=False, per_address=True, most=MAX_PER_ADDRESS, window=WINDOW),
+    _Limit(per_account=True, per_address=False, most=MAX_PER_ACCOUNT, window=ACCOUNT_WINDOW),
+)
+_KEEP = max(limit.window for limit in _LIMITS)
 
 
 class TooManyAttempts(Exception):
@@ -40,50 +75,67 @@ def _account(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
-def check(email: str, address: str | None) -> None:
-    """Raise :class:`TooManyAttempts` if this account or address is over its limit."""
-    since = _now() - WINDOW
+def _record(account: str, address: str) -> int:
+    """Commit one attempt row (and forget rows older than every window); its id."""
     session = db.session()
-    for column, value, limit in ((LoginFailure.account, _account(email), MAX_PER_ACCOUNT),
-                                 (LoginFailure.address, address or "-", MAX_PER_ADDRESS)):
-        count, oldest = session.execute(select(func.count(), func.min(LoginFailure.at))
-                                        .where(column == value, LoginFailure.at >= since)).one()
-        if count >= limit:
+    session.execute(delete(LoginFailure).where(LoginFailure.at < _now() - _KEEP))
+    row = LoginFailure(account=account, address=address)
+    session.add(row)
+    session.commit()
+    return row.id
+
+
+def _check(account: str, address: str) -> None:
+    """Raise :class:`TooManyAttempts` if counting the committed attempts (this one included) passes a limit."""
+    session, now = db.session(), _now()
+    for limit in _LIMITS:
+        where = [LoginFailure.at >= now - limit.window]
+        if limit.per_account:
+            where.append(LoginFailure.account == account)
+        if limit.per_address:
+            where.append(LoginFailure.address == address)
+        count, oldest = session.execute(select(func.count(), func.min(LoginFailure.at)).where(*where)).one()
+        if count > limit.most:
             oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)
-            raise TooManyAttempts(int((oldest + WINDOW - _now()).total_seconds()) + 1)
+            raise TooManyAttempts(int((oldest + limit.window - now).total_seconds()) + 1)
 
 
-def failed(email: str, address: str | None) -> None:
-    """Count one failure (and forget failures older than the window)."""
+def _forget(row_id: int) -> None:
     session = db.session()
-    session.execute(delete(LoginFailure).where(LoginFailure.at < _now() - WINDOW))
-    session.add(LoginFailure(account=_account(email), address=address or "-"))
+    session.rollback()
+    session.execute(delete(LoginFailure).where(LoginFailure.id == row_id))
     session.commit()
 
 
-def succeeded(email: str) -> None:
-    """A successful login clears the account's failures."""
+def _succeeded(account: str, address: str) -> None:
+    """A success clears the failures of this account from this address (not a stranger's elsewhere)."""
     session = db.session()
-    session.execute(delete(LoginFailure).where(LoginFailure.account == _account(email)))
+    session.execute(delete(LoginFailure).where(LoginFailure.account == account, LoginFailure.address == address))
     session.commit()
 
 
 def attempt(email: str, address: str | None, authenticate: Callable[[], T]) -> tuple[T | None, str | None, int]:
     """Call ``authenticate`` under the throttle; return ``(result, error message, HTTP status)``.
 
-    Over the limit it is not called (429); :class:`InvalidCredentials` counts a failure (422);
-    success clears the account's failures (200).
+    Over a limit it is not called (429); a refusal (:class:`AuthError`: wrong
+    credentials, email taken) keeps the attempt counted as a failure (422);
+    success clears the account's failures from this address (200).
     """
+    account, address = _account(email), address or "-"
+    row_id = _record(account, address)
     try:
-        check(email, address)
+        _check(account, address)
     except TooManyAttempts as exc:
+        _forget(row_id)
         return None, str(exc), 429
     try:
         result = authenticate()
-    except InvalidCredentials as exc:
-        failed(email, address)
+    except AuthError as exc:
         return None, str(exc), 422
-    succeeded(email)
+    except BaseException:
+        _forget(row_id)
+        raise
+    _succeeded(account, address)
     return result, None, 200
 
 

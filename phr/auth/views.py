@@ -61,23 +61,24 @@ def keys_locked(_exc):
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     form = RegisterForm()
+    status = 200
     if form.validate_on_submit():
         doctor = form.role.data == "doctor"
-        try:
-            login = service.register(
-                email=form.email.data, password=form.password.data, role=form.role.data,
-                display_name=form.display_name.data, custody_mode=form.custody.data,
-                key_file_passphrase=form.key_file_passphrase.data if form.custody.data == "self" else None,
-                country=form.country.data if doctor else None,
-                institution=form.institution.data if doctor else None,
-                licence_no=form.licence_no.data if doctor else None,
-            )
-        except service.EmailTaken as exc:
-            form.email.errors.append(str(exc))
-        else:
+        login, error, status = throttle.attempt(form.email.data, request.remote_addr, lambda: service.register(
+            email=form.email.data, password=form.password.data, role=form.role.data,
+            display_name=form.display_name.data, custody_mode=form.custody.data,
+            key_file_passphrase=form.key_file_passphrase.data if form.custody.data == "self" else None,
+            country=form.country.data if doctor else None,
+            institution=form.institution.data if doctor else None,
+            licence_no=form.licence_no.data if doctor else None,
+        ))
+        if login is not None:
             _begin(login)
             return redirect(url_for(".kit"), 303)
-    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+        form.email.errors.append(error)
+    if form.errors and status != 429:
+        status = 422
+    return _with_retry_after(make_response(render_template("auth/register.html", form=form), status))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -2,10 +2,12 @@
 import json
 import threading
 
+from auth_helpers import AuthActions, checks_until_locked
 from sqlalchemy import inspect
 from web_helpers import DATA, Patient, all_confirmed, drive_worker, jobs
 
 from phr import db, services
+from phr.auth import throttle
 from phr.models import User
 from phr.records.service import create_record
 from phr.sharing import service as sharing
@@ -55,3 +57,14 @@ def test_concurrent_uploads_by_one_user_get_distinct_nonces(live_app):
     drive_worker(live_app, all_confirmed(live_app))
     with live_app.app_context():
         assert all(services.ledger().get_anchor(bytes.fromhex(j.record_id)) for j in jobs(live_app))
+
+
+def test_parallel_wrong_logins_get_at_most_five_password_checks_on_postgresql(app):
+    """Issue 14 item 8: the throttle's insert-then-count holds under READ COMMITTED too."""
+    app.config["KDF_PROFILE"] = "strong"  # a password check long enough for all the requests to overlap
+    browser = AuthActions(app.test_client(), app)
+    browser.register_patient("mei@example.tw", custody_mode="self")
+    browser.logout()
+    burst, checked = checks_until_locked(app, "mei@example.tw", 8)
+    assert 1 <= burst.count(422) <= throttle.MAX_PER_ACCOUNT_ADDRESS, burst
+    assert checked == throttle.MAX_PER_ACCOUNT_ADDRESS

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Base
@@ -63,7 +63,12 @@ class KeySession(Base):
 
 
 class LoginFailure(Base):
-    """One failed login or recovery attempt, for throttling (see phr.auth.throttle)."""
+    """One failed login, recovery or registration attempt, for throttling (see phr.auth.throttle).
+
+    ``pending`` while its password is being checked: it already counts against
+    its account, not yet against its address (so many people logging in at once
+    behind one address are not taken for a sprayer).
+    """
 
     __tablename__ = "login_failures"
 
@@ -71,3 +76,4 @@ class LoginFailure(Base):
     account: Mapped[str] = mapped_column(String(64), index=True)  # sha256 of the normalised email
     address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

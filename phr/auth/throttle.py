@@ -1,19 +1,23 @@
 """Failed-login throttling, shared by every app worker through the database.
 
-Every login, recovery or registration attempt is first recorded and committed, then counted
-with that row included; only an attempt whose count is within every limit may
-check a password. Of N simultaneous attempts (any workers, SQLite or
-PostgreSQL) at most the limit see such a count, so there is no window between
-"check" and "count" to race through (a burst may be refused a little more than
-needed, never less). A refused attempt's row is removed; a failed one stays as
-a failure; a success clears its account + address failures.
+Every login, recovery or registration attempt is first recorded (pending) and
+committed, then counted with that row included; only an attempt whose count is
+within every limit may check a password. Of N simultaneous attempts on one
+account (any workers, SQLite or PostgreSQL) at most the limit see such a count,
+so there is no window between "check" and "count" to race through (a burst may
+be refused a little more than needed, never less). A refused attempt's row is
+removed; a failed one stays, settled, as a failure; a success clears its
+account + address failures. An attempt whose worker dies mid-check (a timeout)
+stays counted against its account.
 
 Limits (an account is keyed by a hash of the normalised email, so unknown
 addresses are throttled exactly like real ones and reveal nothing):
 
 * account from one client address: ``MAX_PER_ACCOUNT_ADDRESS`` per ``WINDOW``:
   a stranger's failures lock the account for the stranger's address only;
-* client address, any accounts: ``MAX_PER_ADDRESS`` per ``WINDOW`` (spraying);
+* client address, any accounts: ``MAX_PER_ADDRESS`` settled failures per
+  ``WINDOW`` (spraying; pending attempts of others do not count, so many
+  people logging in at once behind one address are not refused);
 * account from every address: ``MAX_PER_ACCOUNT`` per ``ACCOUNT_WINDOW``,
   slower, against a guesser spread over many addresses.
 
@@ -31,7 +35,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 
 from .. import db
 from ..models import LoginFailure
@@ -54,7 +58,7 @@ class _Limit:
     window: timedelta
 
 
-_LIMITS = (
+_LIMITS = (  # limits keyed by an account count its pending attempts too: that is what makes them race-free
     _Limit(per_account=True, per_address=True, most=MAX_PER_ACCOUNT_ADDRESS, window=WINDOW),
     _Limit(per_account=False, per_address=True, most=MAX_PER_ADDRESS, window=WINDOW),
     _Limit(per_account=True, per_address=False, most=MAX_PER_ACCOUNT, window=ACCOUNT_WINDOW),
@@ -76,28 +80,38 @@ def _account(email: str) -> str:
 
 
 def _record(account: str, address: str) -> int:
-    """Commit one attempt row (and forget rows older than every window); its id."""
+    """Commit one pending attempt row (and forget rows older than every window); its id."""
     session = db.session()
     session.execute(delete(LoginFailure).where(LoginFailure.at < _now() - _KEEP))
-    row = LoginFailure(account=account, address=address)
+    row = LoginFailure(account=account, address=address, pending=True)
     session.add(row)
     session.commit()
     return row.id
 
 
-def _check(account: str, address: str) -> None:
+def _check(row_id: int, account: str, address: str) -> None:
     """Raise :class:`TooManyAttempts` if counting the committed attempts (this one included) passes a limit."""
     session, now = db.session(), _now()
     for limit in _LIMITS:
         where = [LoginFailure.at >= now - limit.window]
         if limit.per_account:
             where.append(LoginFailure.account == account)
+        else:
+            where.append(or_(LoginFailure.pending.is_(False), LoginFailure.id == row_id))
         if limit.per_address:
             where.append(LoginFailure.address == address)
         count, oldest = session.execute(select(func.count(), func.min(LoginFailure.at)).where(*where)).one()
         if count > limit.most:
             oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)
             raise TooManyAttempts(int((oldest + limit.window - now).total_seconds()) + 1)
+
+
+def _settle(row_id: int) -> None:
+    """The attempt failed: it now counts against its address too."""
+    session = db.session()
+    session.rollback()
+    session.execute(update(LoginFailure).where(LoginFailure.id == row_id).values(pending=False))
+    session.commit()
 
 
 def _forget(row_id: int) -> None:
@@ -124,13 +138,14 @@ def attempt(email: str, address: str | None, authenticate: Callable[[], T]) -> t
     account, address = _account(email), address or "-"
     row_id = _record(account, address)
     try:
-        _check(account, address)
+        _check(row_id, account, address)
     except TooManyAttempts as exc:
         _forget(row_id)
         return None, str(exc), 429
     try:
         result = authenticate()
     except AuthError as exc:
+        _settle(row_id)
         return None, str(exc), 422
     except BaseException:
         _forget(row_id)

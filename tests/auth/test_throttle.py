@@ -6,8 +6,9 @@ import time
 from auth_helpers import PASSWORD, checks_until_locked
 from web_helpers import tally
 
-from phr import custody
+from phr import custody, db
 from phr.auth import throttle
+from phr.models import LoginFailure
 
 STRONG = custody.KDF_PROFILES["strong"]
 
@@ -171,3 +172,14 @@ def test_registration_answers_email_taken_to_one_address_only_so_often(auth, oth
     assert refused.status_code == 429 and "already exists" not in refused.get_data(as_text=True)
     assert "Too many failed attempts" in refused.get_data(as_text=True)
     assert register_from(DOCTOR_DESK, "newcomer@example.org").status_code == 303  # other addresses sign up as usual
+
+
+def test_logins_in_flight_behind_one_address_are_not_taken_for_spraying(app, auth):
+    """A clinic behind one NAT: others' attempts still being checked do not count against the address."""
+    auth.register_patient("mei@example.tw")
+    auth.logout()
+    with app.app_context():  # as many logins of other people as the address limit, all mid-check
+        db.session().add_all(LoginFailure(account=f"{i:064x}", address="127.0.0.1", pending=True)
+                             for i in range(throttle.MAX_PER_ADDRESS + 1))
+        db.session().commit()
+    assert _login(auth, "mei@example.tw", PASSWORD).status_code == 303

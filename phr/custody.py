@@ -68,16 +68,15 @@ class KeyFileRefused(KeyFileError):
 
 @dataclass(frozen=True)
 class KdfProfile:
-    """Costs of every password-based derivation: key wrapping, login hashes, key-file keystore."""
+    """Costs of every password-based derivation: key wrapping (key files included) and login hashes."""
 
     wrap: vault.KdfParams
     password_hash: Parameters
-    keystore_scrypt_n: int | None  # None: eth-account's default (2**18)
 
 
 KDF_PROFILES = {
-    "strong": KdfProfile(vault.KDF_STRONG, profiles.RFC_9106_LOW_MEMORY, None),
-    "fast": KdfProfile(vault.KDF_FAST, profiles.CHEAPEST, 2**10),  # tests only
+    "strong": KdfProfile(vault.KDF_STRONG, profiles.RFC_9106_LOW_MEMORY),
+    "fast": KdfProfile(vault.KDF_FAST, profiles.CHEAPEST),  # tests only
 }
 
 

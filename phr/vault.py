@@ -60,7 +60,7 @@ _OID_PBES2 = bytes.fromhex("06092a864886f70d01050d")
 _OID_PBKDF2 = bytes.fromhex("06092a864886f70d01050c")
 _PRF_HMAC_SHA256 = bytes.fromhex("300c06082a864886f70d02090500")  # AlgorithmIdentifier hmacWithSHA256, NULL
 _OID_AES256_CBC = bytes.fromhex("060960864801650304012a")
-_DER_SEQUENCE, _DER_OCTETS, _DER_INTEGER, _DER_OID = 0x30, 0x04, 0x02, 0x06
+_DER_SEQUENCE, _DER_OCTETS, _DER_INTEGER = 0x30, 0x04, 0x02
 
 
 class VaultError(Exception):
@@ -322,7 +322,10 @@ def wrap_secret(secret: bytes, password: str, aad: bytes = b"", params: KdfParam
 
 
 def unwrap_secret(blob: bytes, password: str, aad: bytes = b"") -> bytes:
-    """Reverse :func:`wrap_secret`; ``VaultError`` on a wrong password, other ``aad``, tampering or costs over :data:`KDF_MAX`."""
+    """Reverse :func:`wrap_secret`; ``VaultError`` on a wrong password, other ``aad``, tampering.
+
+    Also ``VaultError``, before any work, if the blob asks for costs over :data:`KDF_MAX`.
+    """
     try:
         params = secret_kdf_params(blob)
     except ValueError as exc:

@@ -34,7 +34,8 @@ def kdf_runs(monkeypatch) -> Counter:
         return run
 
     for owner, name, kind in ((vault, "_derive", "argon2id"), (vault, "_pbkdf2", "pbkdf2"),
-                              (keyfile, "_scrypt_hash", "keystore scrypt"), (keyfile, "_pbkdf2_hash", "keystore pbkdf2"),
+                              (keyfile, "_scrypt_hash", "keystore scrypt"),
+                              (keyfile, "_pbkdf2_hash", "keystore pbkdf2"),
                               (PasswordHasher, "hash", "password hash"), (PasswordHasher, "verify", "password hash")):
         # raising=False: on code without the function (an older version) it is simply never called.
         monkeypatch.setattr(owner, name, counted(kind, getattr(owner, name, None)), raising=False)

@@ -207,6 +207,11 @@ class KeyFile:
     legacy_pem: vault.LegacyPem | None = None
     legacy_keystore: dict | None = None
 
+    @property
+    def outdated(self) -> bool:
+        """An older version, whose owner should make a new file (a reissue writes the current version)."""
+        return self.version < KEY_FILE_VERSION
+
 
 def export_key_file(bundle: KeyBundle, passphrase: str, email: str, profile: KdfProfile) -> bytes:
     """A JSON key file (version 2): the key bundle wrapped under ``passphrase`` with the profile's Argon2id."""

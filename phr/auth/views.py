@@ -17,6 +17,8 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 LOCKED_SELF = _l("Your private keys are locked. Upload your key file and its passphrase to unlock them for this session.")
 LOGIN_AGAIN = _l("Please log in to continue.")
+OUTDATED_KEY_FILE = _l("Your key file is of an older kind whose RSA half is easier to guess. "
+                       "Make a new one under Account, then delete every copy of the old one.")
 
 
 def load_user(user_id: str):
@@ -224,6 +226,8 @@ def recover():
                     flash(_("Password reset. Here is your NEW recovery code: the old one no longer works."), "info")
                     return redirect(url_for(".kit"), 303)
                 flash(_("Password reset."), "info")
+                if key_file is not None and key_file.outdated:
+                    flash(str(OUTDATED_KEY_FILE), "error")
                 return redirect(url_for(".account"), 303)
     if form.errors:
         status = 422
@@ -254,5 +258,7 @@ def unlock():
             status = 400 if isinstance(exc, service.KeyFileRefused) else 422
         else:
             flash(_("Keys unlocked for this session."), "info")
+            if key_file.outdated:
+                flash(str(OUTDATED_KEY_FILE), "error")
             return redirect(_safe_next(url_for(".account")), 303)
     return render_template("auth/unlock.html", form=form), 422 if form.errors and status == 200 else status

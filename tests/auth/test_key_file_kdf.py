@@ -129,6 +129,7 @@ def test_a_version_1_file_still_opens_and_reissue_upgrades_it_to_version_2(auth,
     kdf_runs.clear()
     assert other_auth.unlock(old).status_code == 303
     assert kdf_runs == {"pbkdf2": 1, "keystore scrypt": 1}  # 2,048 rounds and scrypt, both capped
+    assert "Your key file is of an older kind" in other_auth.client.get("/auth/account").get_data(as_text=True)
     new = "another file passphrase"
     resp = other_auth.post("/auth/key-file", {"current_password": PASSWORD, "passphrase": new, "confirm": new})
     assert resp.status_code == 303
@@ -140,3 +141,9 @@ def test_a_version_1_file_still_opens_and_reissue_upgrades_it_to_version_2(auth,
     # A version-1 file still recovers a forgotten password.
     other_auth.logout()
     assert _recover_with_file(other_auth, account.email, old).status_code == 303
+    assert "Your key file is of an older kind" in other_auth.client.get("/auth/account").get_data(as_text=True)
+    # A current file says nothing of the kind.
+    other_auth.logout()
+    other_auth.login(account.email, NEW_PASSWORD)
+    assert other_auth.unlock(reissued, new).status_code == 303
+    assert "older kind" not in other_auth.client.get("/auth/account").get_data(as_text=True)

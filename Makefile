@@ -1,11 +1,15 @@
 # The two commands (see README.md): `make dev` runs the app on its local stack, `make test` runs every test.
-.PHONY: dev test sweep setup
+.PHONY: dev test test-fast sweep setup
 
 dev: setup
 	.venv/bin/python -m phr.stack
 
 test: setup
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+# The daily lane: everything but the chain/object-store stack, the browser, PostgreSQL and load (markers: tests/conftest.py).
+test-fast: setup
+	.venv/bin/python -m pytest -m "not stack and not browser and not postgres and not load" $(PYTEST_ARGS)
 
 # Hostile input, injected faults and load, with a summary table (inputs tried / faults injected / records lost).
 sweep: setup

@@ -131,6 +131,29 @@ def live_app(tmp_path, database_url, devnet, registry, objectstore, storage):
     app.extensions["phr.engine"].dispose()
 
 
+# ----- test lanes (markers declared in pyproject.toml) ------------------------------
+_STACK_FIXTURES = {"devnet", "objectstore", "own_devnet", "stack"}  # "stack": tests/foundation/test_stack.py
+_LANE_BY_DIR = {"browser": "browser", "postgres": "postgres"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with its lane so ``make test-fast`` can leave out the slow ones.
+
+    ``stack``: needs the shared geth devnet or object store, or starts its own
+    devnet or stack; ``browser``: Chromium;
+    ``postgres``: a PostgreSQL server; ``load``: the load test.
+    """
+    for item in items:
+        path = Path(str(item.fspath))
+        lane = _LANE_BY_DIR.get(path.parent.name)
+        if lane:
+            item.add_marker(lane)
+        if path.name == "test_load.py":
+            item.add_marker("load")
+        if _STACK_FIXTURES & set(item.fixturenames):
+            item.add_marker("stack")
+
+
 def pytest_report_header(config):
     return f"geth cache: {os.environ.get('PHR_CACHE_DIR', '~/.cache/phr')}"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from phr.fhirbundle import BINDINGS, validate_bundle
 from phr.importer import import_file
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parent / "data"
 EXFIL = "/evil/exfil"
 PAYLOADS = (
     "<script>fetch('/evil/script')</script>",

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
-from pathlib import Path
 
-from browser_helpers import DATA, confirm, register, reload_until, upload
+from browser_helpers import DATA, grant, register, reload_until, upload_confirmed, user_records, watch
 from record_payloads import PAYLOADS, hostile_file
 from web_helpers import tally
 
@@ -20,35 +18,6 @@ DOCTOR = {"country": "Taiwan", "institution": "Hostile Test Hospital", "licence_
 INJECTED = ("[hx-get], [hx-post], [hx-trigger], [onerror], [onload], img, svg, textarea, #exf, "
             "main script, main form[hx-post], main button[hx-post]")
 """What a payload would add to the page were it markup (the viewer itself has none of these in record content)."""
-
-
-def _ids(server, email: str) -> tuple[int, list[str]]:
-    """(user id, record ids) of a user, read from the app's database."""
-    with sqlite3.connect(server.env["PHR_DATABASE_URL"].removeprefix("sqlite:///")) as con:
-        (uid,) = con.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()
-        return uid, [r for (r,) in con.execute("SELECT id FROM records WHERE owner_id = ?", (uid,))]
-
-
-def _watch(page) -> tuple[list[tuple[str, str]], list[str]]:
-    """Every request the page sends and every dialog it opens (dismissed)."""
-    requests, dialogs = [], []
-    page.on("request", lambda r: requests.append((r.method, r.url)))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    return requests, dialogs
-
-
-def _grant(patient, doctor_name: str) -> None:
-    patient.goto("/sharing/")
-    card = patient.locator("#directory li.card", has_text=doctor_name)
-    card.get_by_role("button", name="Grant access").click()
-    granted = patient.locator("#granted li.card", has_text=doctor_name)
-    granted.wait_for()
-    reload_until(patient, lambda: "Confirmed on chain" in granted.inner_text())
-
-
-def _upload(patient, path: Path) -> str:
-    upload(patient, path)
-    return confirm(patient)
 
 
 def _assert_inert(page, requests, dialogs, where: str) -> None:
@@ -60,25 +29,25 @@ def _assert_inert(page, requests, dialogs, where: str) -> None:
     assert not injected, (where, injected)
 
 
-def test_hostile_record_is_inert_text_for_its_patient_and_a_granted_doctor(new_page, server, tmp_path, sweep):
+def test_hostile_record_is_inert_text_for_its_patient_and_a_granted_doctor(new_page, server, tmp_path):
     patient = new_page()
     register(patient, "hostile.patient@example.tw", "Hostile Patient")
-    record_id = _upload(patient, hostile_file(tmp_path))
+    record_id = upload_confirmed(patient, hostile_file(tmp_path))
     doctor = new_page()
     register(doctor, "hostile.doctor@example.tw", "Dr Hostile Reader", doctor=DOCTOR)
-    _grant(patient, "Dr Hostile Reader")
-    pid, _records = _ids(server, "hostile.patient@example.tw")
+    grant(patient, "Dr Hostile Reader")
+    pid, _records = user_records(server, "hostile.patient@example.tw")
 
     for page, url, ready in [(patient, f"/records/{record_id}", "Vaccinations"), (patient, "/records/", "Vaccinations"),
                              (doctor, f"/sharing/patients/{pid}", "Vaccinations"),
                              (doctor, f"/sharing/patients/{pid}/records/{record_id}", "Vaccinations")]:
-        requests, dialogs = _watch(page)
+        requests, dialogs = watch(page)
         page.goto(url)
         reload_until(page, lambda p=page, r=ready: r in p.inner_text("main"))  # a doctor reads once it is anchored
         _assert_inert(page, requests, dialogs, url)
         text = page.inner_text(".record-content")
         assert all(p in text for p in PAYLOADS), (url, [p for p in PAYLOADS if p not in text])  # shown as text
-    tally(sweep, "issue-14 attacks reproduced and stopped")
+    # Counted in the sweep by tests/hostile/test_record_content.py (the same corpus, through the test client).
 
 
 def _exfiltrating_bundle(a_id: int, a_record: str, b_id: int) -> dict:
@@ -101,24 +70,24 @@ def _exfiltrating_bundle(a_id: int, a_record: str, b_id: int) -> dict:
 def test_record_text_cannot_make_a_doctors_browser_copy_another_patients_record(new_page, server, tmp_path, sweep):
     a = new_page()
     register(a, "exfil.victim@example.tw", "Exfil Victim")
-    a_record = _upload(a, DATA / "fhir" / "valid-collection.json")  # small enough for a visit's notes (4000)
+    a_record = upload_confirmed(a, DATA / "fhir" / "valid-collection.json")  # small enough for a visit's notes (4000)
     b = new_page()
     register(b, "exfil.attacker@example.tw", "Exfil Attacker")
-    a_id, _ = _ids(server, "exfil.victim@example.tw")
-    b_id, _ = _ids(server, "exfil.attacker@example.tw")
+    a_id, _ = user_records(server, "exfil.victim@example.tw")
+    b_id, _ = user_records(server, "exfil.attacker@example.tw")
     path = tmp_path / "b.json"
     path.write_text(json.dumps(_exfiltrating_bundle(a_id, a_record, b_id)))
-    b_record = _upload(b, path)
+    b_record = upload_confirmed(b, path)
     doctor = new_page()
     register(doctor, "exfil.doctor@example.tw", "Dr Both Granted", doctor=DOCTOR | {"licence_no": "TW-MD-14002"})
-    _grant(a, "Dr Both Granted")
-    _grant(b, "Dr Both Granted")
+    grant(a, "Dr Both Granted")
+    grant(b, "Dr Both Granted")
 
-    requests, dialogs = _watch(doctor)
+    requests, dialogs = watch(doctor)
     doctor.goto(f"/sharing/patients/{b_id}/records/{b_record}")
     reload_until(doctor, lambda: "Fasting glucose" in doctor.inner_text("main"))
     _assert_inert(doctor, requests, dialogs, "B's record")
-    assert _ids(server, "exfil.attacker@example.tw")[1] == [b_record], "a visit was added to B's file"
+    assert user_records(server, "exfil.attacker@example.tw")[1] == [b_record], "a visit was added to B's file"
     assert not [u for _m, u in requests if a_record in u], "the doctor's browser fetched A's record"
     assert not [(m, u) for m, u in requests if m == "POST"], "the doctor's browser posted something"
     assert "林小美" not in doctor.inner_text("main")  # A's name (in A's bundle) is nowhere on B's page

@@ -139,3 +139,10 @@ def test_format_strings_in_categories_do_not_break_the_record_page_or_timeline(s
         assert resp.status_code == 200, url
         assert resp.get_data(as_text=True).count(FASTING) == 2, url  # the lab's and the report's category, as text
     tally(sweep, "issue-14 attacks reproduced and stopped")
+
+
+def test_htmx_is_configured_defensively(client):
+    page = client.get("/auth/login").get_data(as_text=True)
+    config = json.loads(re.search(r'<meta name="htmx-config" content=\'([^\']+)\'>', page).group(1))
+    assert config["allowEval"] is False and config["allowScriptTags"] is False
+    assert config["selfRequestsOnly"] is True and config["historyCacheSize"] == 0  # no page snapshots stored

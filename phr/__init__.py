@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from . import db, errors, i18n, security_headers
+from . import db, errors, i18n, labels, origin, security_headers
 from .config import ROOT, from_environment
 from .extensions import csrf, login_manager
 
@@ -28,7 +28,9 @@ def create_app(config: Mapping | None = None) -> Flask:
 
     db.init_app(app)
     security_headers.init_app(app)
+    origin.init_app(app)
     i18n.init_app(app)
+    labels.init_app(app)
     errors.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -76,6 +76,9 @@ def from_environment() -> dict:
         "SESSION_COOKIE_SECURE": _env("COOKIE_SECURE", "false").lower() == "true",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # This site's public origin (https://phr.example.org) for the same-origin checks (phr/origin.py);
+        # unset: the request's Host. Set it when a reverse proxy rewrites Host.
+        "PUBLIC_ORIGIN": _env("PUBLIC_ORIGIN"),
         # Key custody: Argon2id/scrypt costs ("strong"; the test suite may pass "fast"), login lifetimes.
         "KDF_PROFILE": "strong",
         "KEY_SESSION_IDLE_MINUTES": int(_env("KEY_SESSION_IDLE_MINUTES", "30")),

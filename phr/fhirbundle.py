@@ -33,9 +33,9 @@ class ImportRejected(Exception):
     ``message`` is a sentence for a person in English (no stack trace, no exception repr), as
     the command line prints it; a page shows it in the reader's language as
     ``gettext(msgid, **params)``: ``msgid`` is the English text with ``%(name)s`` placeholders,
-    marked with ``N_`` for the catalogs. A message taken from a library (a FHIR model's
-    validation error) comes without params and is shown as it is. ``details`` optionally lists
-    further findings, in English.
+    marked with ``N_`` for the catalogs, and is always a constant of ours: text from the input or
+    from a library (a FHIR model's validation error quotes the input) goes in ``params``.
+    ``details`` optionally lists further findings, in English.
     """
 
     def __init__(self, msgid: str, details: list[str] | None = None, **params: Any):
@@ -302,11 +302,12 @@ def _validate_entry(index: int, entry: dict) -> None:
 def _model_check(kind: str, data: dict, where: str) -> None:
     try:
         get_fhir_model_class(kind).model_validate(data)
-    except ValidationError as exc:
-        errors = [f"{where}.{_loc(e['loc'])}: {_pydantic_message(e)}" for e in exc.errors()]
-        raise ImportRejected(errors[0], errors) from None
+    except ValidationError as exc:  # the library's words quote the input: parameters, never the msgid
+        found = [(f"{where}.{_loc(e['loc'])}", _pydantic_message(e)) for e in exc.errors()]
+        raise ImportRejected(N_("%(path)s: %(problem)s"), [f"{path}: {problem}" for path, problem in found],
+                             path=found[0][0], problem=found[0][1]) from None
     except (ValueError, TypeError, RecursionError) as exc:
-        raise ImportRejected(f"{where}: {_short(exc)}") from None
+        raise ImportRejected(N_("%(path)s: %(problem)s"), path=where, problem=_short(exc)) from None
 
 
 def _loc(loc: tuple) -> str:

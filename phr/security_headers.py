@@ -4,10 +4,13 @@ The policy allows no inline script or style at all. htmx is configured through
 ``<meta name="htmx-config">`` (``includeIndicatorStyles: false``, so it injects no
 ``<style>``) and ``hx-*`` attributes, which are data, not script; the little
 behaviour we add lives in ``static/js/app.js``.
+
+Pages and downloads of the blueprints in ``PRIVATE_BLUEPRINTS`` carry health data: they are
+``Cache-Control: no-store``, so neither the browser's cache nor its back/forward history keeps a copy.
 """
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -27,10 +30,14 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 
+PRIVATE_BLUEPRINTS = frozenset({"records", "sharing"})
+
 
 def _add_headers(resp: Response) -> Response:
     for name, value in HEADERS.items():
         resp.headers.setdefault(name, value)
+    if request.blueprint in PRIVATE_BLUEPRINTS:
+        resp.headers["Cache-Control"] = "no-store"
     return resp
 
 

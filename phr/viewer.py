@@ -30,15 +30,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 
+from .labels import N_
+
 __all__ = [
     "Allergy", "Consent", "Diagnosis", "FollowUp", "Immunization", "Lab", "Medication", "PatientSummary",
     "Procedure", "Programme", "RecordView", "Report", "Visit", "build_view", "item_keys", "merge_views",
 ]  # fmt: skip
-
-
-def N_(text: str) -> str:  # noqa: N802 - gettext convention
-    """Mark a label for translation; templates translate it with ``_()``. Returns ``text`` unchanged."""
-    return text
 
 
 TWCORE = "https://twcore.mohw.gov.tw/ig/twcore/CodeSystem/"

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timezone
+from functools import wraps
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from .. import viewer
+from .. import origin, viewer
 from ..auth.forms import EmptyForm
 from ..auth.service import current_keys, role_required
 from ..htmx import fragment_wanted
@@ -122,6 +123,17 @@ def log():
 
 
 # ----- doctors -----------------------------------------------------------------------------------
+def _read_started_here(view):
+    """A doctor's read decrypts and logs on chain in the doctor's name, so only a request started on this
+    site does it; one started by another site (a link, a redirect) gets a page asking to open it from here."""
+    @wraps(view)
+    def guarded(**kw):
+        if origin.cross_site():
+            return render_template("sharing/confirm_read.html", url=url_for(request.endpoint, **kw))
+        return view(**kw)
+    return guarded
+
+
 @bp.get("/patients")
 @role_required("doctor")
 def patients():
@@ -130,6 +142,7 @@ def patients():
 
 @bp.get("/patients/<int:patient_id>")
 @role_required("doctor")
+@_read_started_here
 def patient(patient_id: int):
     keys = current_keys()
     opened = [service.open_shared(r, current_user, keys) for r in service.readable_records(current_user, patient_id)
@@ -146,6 +159,7 @@ def patient(patient_id: int):
 
 @bp.get("/patients/<int:patient_id>/records/<record_id>")
 @role_required("doctor")
+@_read_started_here
 def shared_record(patient_id: int, record_id: str):
     record = service.load_shared_record(current_user, record_id)
     if record.owner_id != patient_id:
@@ -160,6 +174,7 @@ def shared_record(patient_id: int, record_id: str):
 
 @bp.get("/patients/<int:patient_id>/records/<record_id>/bundle.json")
 @role_required("doctor")
+@_read_started_here
 def shared_bundle(patient_id: int, record_id: str):
     record = service.load_shared_record(current_user, record_id)
     if record.owner_id != patient_id:

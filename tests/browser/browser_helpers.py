@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import time
 from pathlib import Path
 
@@ -92,3 +93,34 @@ def shot(page, name: str, docs: str | None = None) -> Path:
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOCS_SCREENSHOTS / f"{docs}.png"))
     return path
+
+
+def user_records(server, email: str) -> tuple[int, list[str]]:
+    """(user id, record ids) of a user, read from the app's database."""
+    with sqlite3.connect(server.env["PHR_DATABASE_URL"].removeprefix("sqlite:///")) as con:
+        (uid,) = con.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()
+        return uid, [r for (r,) in con.execute("SELECT id FROM records WHERE owner_id = ?", (uid,))]
+
+
+def watch(page) -> tuple[list[tuple[str, str]], list[str]]:
+    """Every request the page sends and every dialog it opens (dismissed)."""
+    requests, dialogs = [], []
+    page.on("request", lambda r: requests.append((r.method, r.url)))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    return requests, dialogs
+
+
+def grant(patient, doctor_name: str) -> None:
+    """The patient grants the doctor access to all records and waits for the grant to be confirmed on chain."""
+    patient.goto("/sharing/")
+    card = patient.locator("#directory li.card", has_text=doctor_name)
+    card.get_by_role("button", name="Grant access").click()
+    granted = patient.locator("#granted li.card", has_text=doctor_name)
+    granted.wait_for()
+    reload_until(patient, lambda: "Confirmed on chain" in granted.inner_text())
+
+
+def upload_confirmed(patient, path: Path) -> str:
+    """Upload ``path``, confirm it and return the record id."""
+    upload(patient, path)
+    return confirm(patient)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from phr import labels
 from phr.fhirbundle import validate_bundle
 from phr.importer import import_file
 
@@ -42,6 +43,7 @@ def key_of(bundle_: dict, kind: str, text: str) -> str:
 def _app() -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"))
     app.jinja_env.globals.setdefault("_", lambda s, **kw: s % kw if kw else s)
+    labels.init_app(app)
     return app
 
 

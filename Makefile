@@ -11,10 +11,10 @@ test: setup
 test-fast: setup
 	.venv/bin/python -m pytest -m "not stack and not browser and not postgres and not load" $(PYTEST_ARGS)
 
-# Hostile input, injected faults and load, with a summary table (inputs tried / faults injected / records lost).
+# Hostile input, injected faults, load and reproduced attacks, with a summary table
+# (inputs tried / faults injected / records lost / attacks stopped). The sweep marker is set in tests/conftest.py.
 sweep: setup
-	.venv/bin/python -m pytest tests/hostile tests/records/test_reliability.py tests/records/test_faults.py \
-	  tests/postgres/test_load.py $(PYTEST_ARGS)
+	.venv/bin/python -m pytest -m sweep $(PYTEST_ARGS)
 
 setup:
 	@bash scripts/setup.sh

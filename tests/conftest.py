@@ -141,7 +141,8 @@ def pytest_collection_modifyitems(config, items):
 
     ``stack``: needs the shared geth devnet or object store, or starts its own
     devnet or stack; ``browser``: Chromium;
-    ``postgres``: a PostgreSQL server; ``load``: the load test.
+    ``postgres``: a PostgreSQL server; ``load``: the load test; ``sweep``: adds to
+    the reliability sweep's table or is a hostile-input test (``make sweep``).
     """
     for item in items:
         path = Path(str(item.fspath))
@@ -152,6 +153,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker("load")
         if _STACK_FIXTURES & set(item.fixturenames):
             item.add_marker("stack")
+        if "sweep" in item.fixturenames or path.parent.name == "hostile":
+            item.add_marker("sweep")
 
 
 def pytest_report_header(config):

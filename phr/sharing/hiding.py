@@ -77,8 +77,13 @@ def rule_for(bundle: dict, full_url: str, kind: str) -> Rule:
 
     Raises :class:`NotHideable` if the entry is not there or is not that kind of item."""
     facts = viewer.item_facts(bundle).get(full_url)
-    if facts is None or kind not in KINDS:
+    if facts is None:
         raise NotHideable(full_url)
+    return rule_from(full_url, facts, kind)
+
+
+def rule_from(full_url: str, facts: viewer.ItemFacts, kind: str) -> Rule:
+    """:func:`rule_for` with the entry's facts at hand (``viewer.item_facts``)."""
     if kind == "item":
         return Rule("item", full_url, facts.label)
     if kind == "visit" and facts.resource_type == "Encounter" and facts.date and facts.facility:

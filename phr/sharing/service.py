@@ -211,7 +211,7 @@ def set_item_rules(patient: User, keys: KeyBundle, record_id: str, items: set[st
     if not items <= set(facts):
         raise SharingError(_("Only clinical items of this record can be hidden."))
     rules = [r for r in hide_rules(patient, keys) if not (r.kind == "item" and r.value in facts)]
-    rules += [hiding.rule_for(opened.bundle, url, "item") for url in sorted(items)]
+    rules += [hiding.rule_from(url, facts[url], "item") for url in sorted(items)]
     _change_rules(patient, keys, rules)
     return hiding.hidden_entries(rules, opened.bundle)
 
@@ -301,7 +301,7 @@ def hide_marks(patient: User, keys: KeyBundle, bundles: list[dict]) -> HideMarks
         for url, facts in viewer.item_facts(bundle).items():
             for kind in hiding.KINDS:
                 try:
-                    if hiding.rule_for(bundle, url, kind).key in by_key:
+                    if hiding.rule_from(url, facts, kind).key in by_key:
                         ruled.add((url, kind))
                 except hiding.NotHideable:
                     pass

@@ -116,3 +116,27 @@ def test_hide_rules_by_visit_diagnosis_and_drug_cover_every_record_present_and_f
     for rid in (jan, apr, later):
         full = cast.ph.client.get(f"/sharing/patients/{cast.patient_id}/records/{rid}").get_data(as_text=True)
         assert "Neurtrol" in full and "Verified against the chain." in full
+
+
+def test_a_visit_another_doctor_writes_reaches_the_other_doctors_through_the_rules(live_app):
+    """A doctor's session cannot read the patient's sealed rules: with rules set, the patient's other doctors get a
+    record another doctor wrote only at the patient's next visit to their records, redacted by the rules."""
+    cast, (jan,) = _cast(live_app, JAN)
+    drug = _item(JAN, "Neurtrol", "MedicationRequest")
+    assert cast.patient.post(f"/records/{jan}", {"record_id": jan, "item": drug, "kind": "drug"},
+                             action="/sharing/hidden").status_code == 303
+    writer = Patient(live_app.test_client(), live_app)
+    writer.register_patient("somchai@example.th", role="doctor", name="Dr Somchai",
+                            **(DOCTOR | {"country": "Thailand", "institution": "Siriraj Hospital"}))
+    assert grant(cast, user_id(live_app, "somchai@example.th")).status_code == 303
+    cast.settle()
+    pid = cast.patient_id
+    resp = writer.post(f"/sharing/patients/{pid}/visit", {"code": "G40.909", "diagnosis": "Epilepsy",
+                                                           "med1_name": "Neurtrol F.C. Tablets 300 mg"})
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    written = resp.headers["Location"].rsplit("/", 1)[1]
+    cast.settle()
+    assert cast.ph.client.get(f"/sharing/patients/{pid}/records/{written}").status_code == 404  # not yet keyed
+    assert cast.patient.client.get("/records/").status_code == 200  # the patient's next visit keys it
+    page = cast.ph.client.get(f"/sharing/patients/{pid}/records/{written}").get_data(as_text=True)
+    assert "Epilepsy" in page and "Neurtrol" not in page and "withheld by the patient" in page

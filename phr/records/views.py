@@ -49,11 +49,13 @@ def timeline():
     keys = current_keys() if shown else None
     if keys is not None:
         sharing.catch_up(current_user, keys)  # records doctors wrote meanwhile, for the patient's other doctors
-    views = [v for v in (_view(service.open_record(r, current_user, keys)) for r in shown) if v is not None]
+    opened = [service.open_record(r, current_user, keys) for r in shown]
+    views = [(o.bundle, v) for o in opened if (v := _view(o)) is not None]
+    marks = sharing.hide_marks(current_user, keys, [b for b, _ in views]) if views else None
     return render_template("records/timeline.html", records=records, page=page, older=older,
                            merged=len(shown), more=page == 1 and (older or len(records) > len(shown)),
                            states={r.id: service.anchor_state(r) for r in records},
-                           view=viewer.merge_views(views) if views else None)
+                           view=viewer.merge_views([v for _, v in views]) if views else None, marks=marks)
 
 
 def _view(opened: service.Opened):

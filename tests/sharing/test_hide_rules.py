@@ -109,9 +109,17 @@ def test_hide_rules_by_visit_diagnosis_and_drug_cover_every_record_present_and_f
         assert b"G40" not in row.ciphertext and b"AX99002100" not in row.ciphertext
         assert db.session().query(PrivacyTag).count() == 0
 
+    timeline = patient.client.get("/records/").get_data(as_text=True)  # the merged timeline marks them too
+    assert "Show again" in timeline and "Hide this visit from doctors" in timeline
+
     # Showing them again gives the doctor the full records back, verified by their hash.
-    for rule_id in re.findall(r'name="rule" value="([0-9a-f]{16})"', hidden):
-        assert patient.post("/sharing/hidden", {"rule": rule_id}, action="/sharing/hidden/remove").status_code == 303
+    first, *rest = re.findall(r'name="rule" value="([0-9a-f]{16})"', hidden)
+    resp = patient.post("/sharing/hidden", {"rule": first}, action="/sharing/hidden/remove",
+                        headers={"HX-Request": "true"})
+    assert resp.status_code == 200 and resp.get_data(as_text=True) == ""  # htmx removes the rule's card
+    for rule_id in rest:
+        resp = patient.post("/sharing/hidden", {"rule": rule_id}, action="/sharing/hidden/remove")
+        assert resp.status_code == 303 and resp.headers["Location"].endswith("/sharing/hidden")
     assert "You hide nothing" in patient.client.get("/sharing/hidden").get_data(as_text=True)
     for rid in (jan, apr, later):
         full = cast.ph.client.get(f"/sharing/patients/{cast.patient_id}/records/{rid}").get_data(as_text=True)

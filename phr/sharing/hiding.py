@@ -118,16 +118,17 @@ def places(rules: list[Rule], bundle: dict) -> dict[str, list[tuple[str, str]]]:
 def hidden_entries(rules: list[Rule], bundle: dict) -> set[str]:
     """The fullUrls a doctor's copy of ``bundle`` leaves out under ``rules``.
 
-    Every entry a rule names; every entry that refers to a hidden one (hiding a visit
-    hides what was recorded in it; hiding a diagnosis hides the visits that list it,
-    and so what else was recorded there); then facilities and practitioners that only
+    Every entry a rule names, and the visits a named diagnosis was recorded in; every
+    entry that refers to a hidden one (hiding a visit hides what was recorded in it, and
+    a visit that lists a hidden diagnosis); then facilities and practitioners that only
     hidden entries name. The patient entry is never hidden.
     """
     named = {url for urls in places(rules, bundle).values() for url, _ in urls}
     if not named:
         return set()
     entries = [(e["fullUrl"], e["resource"]) for e in bundle.get("entry", [])]
-    hidden = set(named)
+    hidden = named | {ref for url, r in entries if url in named and r["resourceType"] == "Condition"
+                      for ref in _references(r.get("encounter"))}
     changed = True
     while changed:
         changed = False

@@ -341,7 +341,8 @@ def _share(record: Record, patient: User, keys: KeyBundle, rules: list[hiding.Ru
         session.delete(share)
         session.flush()
     if hidden:
-        session.execute(delete(RecordKey).where(RecordKey.record_id == record.id, RecordKey.user_id.in_(list(doctors))))
+        session.execute(delete(RecordKey).where(RecordKey.record_id == record.id,
+                                                RecordKey.user_id.in_(list(doctors))))
         _store_share(record, patient, opened, hidden, list(doctors.values()))
     else:
         for doctor in doctors.values():
@@ -387,8 +388,8 @@ def _give_share_key(record: Record, patient: User, keys: KeyBundle, doctor: User
                                                       .where(ShareKey.record_id == record.id))}
     if doctor.id in keyed:
         return
-    wrapped = vault.rewrap(keyed[patient.id], keys.rsa_private, vault.load_public_pem(doctor.rsa_public_pem.encode()),
-                           _share_aad(record.id))
+    doctor_pub = vault.load_public_pem(doctor.rsa_public_pem.encode())
+    wrapped = vault.rewrap(keyed[patient.id], keys.rsa_private, doctor_pub, _share_aad(record.id))
     session.add(ShareKey(record_id=record.id, user_id=doctor.id, wrapped_key=wrapped))
 
 

@@ -124,7 +124,8 @@ def hide():
     if not form.validate_on_submit():
         abort(400)
     service.hide(current_user, current_keys(), form.record_id.data, form.item.data, form.kind.data)
-    return _hide_answer(form, _("Hidden from every doctor, in every record that holds it, now and in future uploads."))
+    return _hide_answer(form, _("Hidden from every doctor, in every record that holds it, now and in future "
+                                "uploads."))
 
 
 @bp.post("/hidden/show")

@@ -203,6 +203,11 @@ def unhide(patient: User, keys: KeyBundle, rule_id: str) -> None:
     _change_rules(patient, keys, [r for r in rules if r.id != rule_id])
 
 
+def show(patient: User, keys: KeyBundle, record_id: str, full_url: str, kind: str) -> None:
+    """Undo :func:`hide` from the same item: drop the rule it made."""
+    unhide(patient, keys, rule_of(patient, keys, record_id, full_url, kind).id)
+
+
 def set_item_rules(patient: User, keys: KeyBundle, record_id: str, items: set[str]) -> set[str]:
     """The record page's checklist: hide exactly ``items`` among this record's items (as ``item`` rules, so in
     every record holding them); returns what doctors now miss of this record under all the rules."""

@@ -135,9 +135,7 @@ def show():
     form = HideForm()
     if not form.validate_on_submit():
         abort(400)
-    keys = current_keys()
-    rule = service.rule_of(current_user, keys, form.record_id.data, form.item.data, form.kind.data)
-    service.unhide(current_user, keys, rule.id)
+    service.show(current_user, current_keys(), form.record_id.data, form.item.data, form.kind.data)
     return _hide_answer(form, _("Doctors you share with see it again, unless another rule hides it."))
 
 

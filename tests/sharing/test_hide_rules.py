@@ -94,6 +94,12 @@ def test_hide_rules_by_visit_diagnosis_and_drug_cover_every_record_present_and_f
         resp = patient.post(f"/records/{jan}", {"record_id": jan, "item": url, "kind": kind},
                             action="/sharing/hidden", headers={"HX-Request": "true"})
         assert resp.status_code == 200 and "Show again" in resp.get_data(as_text=True)
+    # Showing the drug again leaves it hidden where the visit and diagnosis rules hide it (here: everywhere).
+    drug_form = {"record_id": jan, "item": drug, "kind": "drug"}
+    resp = patient.post(f"/records/{jan}", drug_form, action="/sharing/hidden/show", headers={"HX-Request": "true"})
+    assert resp.status_code == 200 and "by a rule" in resp.get_data(as_text=True)
+    _assert_hidden_and_verified(cast, [jan, apr])
+    assert patient.post(f"/records/{jan}", drug_form, action="/sharing/hidden").status_code == 303
     _assert_hidden_and_verified(cast, [jan, apr])  # apr: another entry id for the July visit, and a 2018 follow-up
 
     later = patient.upload_and_confirm(OLD)  # a future record, for a doctor who already has access

@@ -113,8 +113,7 @@ def privacy(record_id: str):
 @bp.get("/hidden")
 @role_required("patient")
 def hidden():
-    return render_template("sharing/hidden.html", rules=service.rules_with_places(current_user, current_keys()),
-                           form=EmptyForm())
+    return render_template("sharing/hidden.html", rules=service.rules_with_places(current_user, current_keys()))
 
 
 @bp.post("/hidden")

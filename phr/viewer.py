@@ -1196,3 +1196,55 @@ def _item_label(builder: _Builder, key: str, resource: dict) -> tuple[str | None
             _join(_concept_text(t) for t in _list(resource.get("type"))) or kind  # fmt: skip
     categories = _join(_concept_text(c) for c in _list(resource.get("category")))
     return _date_text(resource.get("dateTime")), categories or kind
+
+
+# --- hide rules ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What a patient's hide rule (``phr.sharing.hiding``) can match in one entry, and its label.
+
+    ``label`` starts with the date, ``text`` is the label without it; ``date``/``facility`` (facility code,
+    else name) for a visit; ``codes`` every code of a diagnosis or drug; ``name`` a drug's name."""
+
+    resource_type: str
+    label: str
+    text: str
+    date: str | None = None
+    facility: str | None = None
+    codes: tuple[str, ...] = ()
+    name: str | None = None
+
+
+def item_facts(bundle: dict) -> dict[str, ItemFacts]:
+    """fullUrl → :class:`ItemFacts` of every item a patient can hide (the entries ``item_keys`` lists)."""
+    builder = _Builder(bundle, None, None, frozenset())
+    out = {}
+    for key, resource in builder.index.entries:
+        kind = resource.get("resourceType")
+        if kind not in _TAGGABLE:
+            continue
+        when, text = _item_label(builder, key, resource)
+        text = text or kind
+        label = " · ".join(p for p in (when, text) if p)
+        codes = tuple(c for coding in _codings(resource.get("code")) if (c := _str(coding.get("code"))))
+        if kind == "Encounter":
+            out[key] = ItemFacts(kind, label, text, _date_text(_dict(resource.get("period")).get("start")),
+                                 _facility_id(builder.index, resource))
+        elif kind.startswith("Medication"):
+            med = builder.medication(key, resource, None)
+            concept = resource.get("medicationCodeableConcept") or \
+                builder.index.resolve(resource.get("medicationReference"), resource)[1].get("code")  # fmt: skip
+            codes = tuple(c for coding in _codings(concept) if (c := _str(coding.get("code"))))
+            out[key] = ItemFacts(kind, label, text, med.start, codes=codes, name=med.name or None)
+        else:
+            out[key] = ItemFacts(kind, label, text, when, codes=codes)
+    return out
+
+
+def _facility_id(index: _Index, encounter: dict) -> str | None:
+    """The facility of a visit as a rule names it: its identifier (NHI facility code), else its name."""
+    _, org = index.resolve(encounter.get("serviceProvider"), encounter)
+    ident = next((v for i in _list(org.get("identifier")) if (v := _str(_dict(i).get("value")))), None)
+    return ident or index.party(encounter.get("serviceProvider"), encounter)

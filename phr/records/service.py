@@ -150,12 +150,13 @@ def discard_upload(user: User, staged_id: str) -> None:
     session.commit()
 
 
-def confirm_upload(user: User, staged_id: str, keys: KeyBundle, readers: list[User] = ()) -> Record:
-    """Turn a staged upload into a stored, queued-for-anchoring record, readable also by ``readers``."""
+def confirm_upload(user: User, staged_id: str, keys: KeyBundle) -> Record:
+    """Turn a staged upload into a stored, queued-for-anchoring record, readable by its owner (sharing then
+    gives doctors what the owner's hide rules let them see)."""
     row = _pending(user, staged_id)
     bundle = json.loads(_open_pending(row, keys)["bundle"])
     record = create_record(owner=user, author=user, author_keys=keys, bundle=bundle,
-                           source_format=row.source_format, readers=readers)
+                           source_format=row.source_format)
     session = db.session()
     session.delete(session.get(PendingUpload, staged_id))
     session.commit()

@@ -47,11 +47,15 @@ def timeline():
     records, older = service.records_page(current_user, page, TIMELINE_PAGE)
     shown = records[:TIMELINE_RECORDS] if page == 1 else []
     keys = current_keys() if shown else None
-    views = [v for v in (_view(service.open_record(r, current_user, keys)) for r in shown) if v is not None]
+    if keys is not None:
+        sharing.catch_up(current_user, keys)  # records doctors wrote meanwhile, for the patient's other doctors
+    opened = [service.open_record(r, current_user, keys) for r in shown]
+    views = [(o.bundle, v) for o in opened if (v := _view(o)) is not None]
+    marks = sharing.hide_marks(current_user, keys, [b for b, _ in views]) if views else None
     return render_template("records/timeline.html", records=records, page=page, older=older,
                            merged=len(shown), more=page == 1 and (older or len(records) > len(shown)),
                            states={r.id: service.anchor_state(r) for r in records},
-                           view=viewer.merge_views(views) if views else None)
+                           view=viewer.merge_views([v for _, v in views]) if views else None, marks=marks)
 
 
 def _view(opened: service.Opened):
@@ -87,8 +91,9 @@ def upload():
 def confirm(staged_id: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
-    record = service.confirm_upload(current_user, staged_id, current_keys(),
-                                    readers=sharing.all_records_readers(current_user))
+    keys = current_keys()
+    record = service.confirm_upload(current_user, staged_id, keys)
+    sharing.share_new_record(current_user, keys, record)  # the patient's hide rules apply to it too
     flash(_("Your record is encrypted and stored; it is being anchored on the chain."), "info")
     return redirect(url_for("records.detail", record_id=record.id), 303)
 
@@ -107,9 +112,12 @@ def discard(staged_id: str):
 @role_required("patient")
 def detail(record_id: str):
     record = service.load_record_for(current_user, record_id)
-    opened = service.open_record(record, current_user, current_keys())
+    keys = current_keys()
+    opened = service.open_record(record, current_user, keys)
+    view = _view(opened)
+    marks = sharing.hide_marks(current_user, keys, [opened.bundle]) if view else None
     return render_template("records/detail.html", opened=opened, record=record, state=service.anchor_state(record),
-                           view=_view(opened))
+                           view=view, marks=marks)
 
 
 @bp.get("/<record_id>/status")

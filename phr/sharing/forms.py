@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField, HiddenField, IntegerField, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 ICD10CM = r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$"
@@ -29,6 +29,18 @@ class GrantForm(FlaskForm):
 
 class PrivacyForm(FlaskForm):
     hidden = MultiCheckbox(_l("Do not reveal to doctors"), choices=[], validate_choice=True)
+
+
+class HideForm(FlaskForm):
+    """One item of one record, and how to hide it: the visit, the diagnosis, the drug or the item alone."""
+
+    record_id = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{64}$")])
+    item = HiddenField(validators=[DataRequired(), Length(max=200)])
+    kind = HiddenField(validators=[DataRequired(), AnyOf(("visit", "diagnosis", "drug", "item"))])
+
+
+class UnhideForm(FlaskForm):
+    rule = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{16}$")])
 
 
 class VisitForm(FlaskForm):

@@ -43,7 +43,10 @@ class GrantRecord(Base):
 
 
 class PrivacyTag(Base):
-    """An item (bundle entry fullUrl) of a record the patient does not want to reveal."""
+    """An item (bundle entry fullUrl) of a record the patient does not want to reveal, in clear.
+
+    Superseded by :class:`HideRules`: the patient's next keyed change folds these rows into ``item`` rules
+    and deletes them (``phr.sharing.service.hide_rules``); nothing writes them any more."""
 
     __tablename__ = "privacy_tags"
     __table_args__ = (UniqueConstraint("record_id", "full_url"),)
@@ -51,6 +54,18 @@ class PrivacyTag(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
     full_url: Mapped[str] = mapped_column(String(200))
+
+
+class HideRules(Base):
+    """A patient's hide rules (``phr.sharing.hiding``), sealed for the patient alone: the platform stores them
+    but cannot read what is hidden. One row per patient that has ever set a rule."""
+
+    __tablename__ = "hide_rules"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class RecordShare(Base):

@@ -1,4 +1,4 @@
-"""Sharing pages: the patient's authority control, privacy tags and access log; the doctor's patients."""
+"""Sharing pages: the patient's authority control, hide rules and access log; the doctor's patients."""
 from __future__ import annotations
 
 from datetime import datetime, time, timezone
@@ -16,7 +16,7 @@ from ..htmx import fragment_wanted
 from ..ledger import ChainError
 from ..records import service as records
 from . import service
-from .forms import GrantForm, PrivacyForm, VisitForm
+from .forms import GrantForm, HideForm, PrivacyForm, UnhideForm, VisitForm
 
 bp = Blueprint("sharing", __name__, url_prefix="/sharing")
 
@@ -101,14 +101,64 @@ def privacy(record_id: str):
     form = PrivacyForm()
     form.hidden.choices = [SelectChoice(url, label) for url, _kind, label in viewer.item_keys(opened.bundle)]
     if request.method == "GET":
-        form.hidden.data = sorted(service.tags_of(record))
+        form.hidden.data = sorted(service.item_rules_of(current_user, keys, opened.bundle))
     elif form.validate_on_submit():
-        effective = service.set_privacy_tags(current_user, keys, record.id, set(form.hidden.data))
+        effective = service.set_item_rules(current_user, keys, record.id, set(form.hidden.data))
         flash(ngettext("%(num)d item is now withheld from doctors.", "%(num)d items are now withheld from doctors.",
                        len(effective)) if effective
               else _("Doctors you share this record with see all of it."), "info")
         return redirect(url_for("sharing.privacy", record_id=record.id), 303)
     return render_template("sharing/privacy.html", record=record, form=form), 422 if form.errors else 200
+
+
+@bp.get("/hidden")
+@role_required("patient")
+def hidden():
+    return render_template("sharing/hidden.html", rules=service.rules_with_places(current_user, current_keys()))
+
+
+@bp.post("/hidden")
+@role_required("patient")
+def hide():
+    form = HideForm()
+    if not form.validate_on_submit():
+        abort(400)
+    service.hide(current_user, current_keys(), form.record_id.data, form.item.data, form.kind.data)
+    return _hide_answer(form, _("Hidden from every doctor, in every record that holds it, now and in future "
+                                "uploads."))
+
+
+@bp.post("/hidden/show")
+@role_required("patient")
+def show():
+    """The record page's "show again": drops the rule its hide button made."""
+    form = HideForm()
+    if not form.validate_on_submit():
+        abort(400)
+    service.show(current_user, current_keys(), form.record_id.data, form.item.data, form.kind.data)
+    return _hide_answer(form, _("Doctors you share with see it again, unless another rule hides it."))
+
+
+def _hide_answer(form: HideForm, message: str):
+    if fragment_wanted():
+        marks = service.record_marks(current_user, current_keys(), form.record_id.data)
+        return render_template("records/_hide_button.html", marks=marks, item_record=form.record_id.data,
+                               item_key=form.item.data, kind=form.kind.data)
+    flash(message, "info")
+    return redirect(url_for("records.detail", record_id=form.record_id.data), 303)
+
+
+@bp.post("/hidden/remove")
+@role_required("patient")
+def unhide():
+    form = UnhideForm()
+    if not form.validate_on_submit():
+        abort(400)
+    service.unhide(current_user, current_keys(), form.rule.data)
+    if fragment_wanted():
+        return ""
+    flash(_("Doctors you share with see it again, unless another rule hides it."), "info")
+    return redirect(url_for("sharing.hidden"), 303)
 
 
 @bp.get("/log")

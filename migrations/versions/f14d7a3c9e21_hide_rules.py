@@ -1,7 +1,7 @@
 """hide_rules: a patient's sealed hide rules (visit, diagnosis, drug, item), applied to every record
 
 Revision ID: f14d7a3c9e21
-Revises: e4a7c2b19f60
+Revises: f14b2e8d5c31
 Create Date: 2026-12-02 07:40:00.000000
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = 'f14d7a3c9e21'
-down_revision = 'e4a7c2b19f60'
+down_revision = 'f14b2e8d5c31'
 branch_labels = None
 depends_on = None
 

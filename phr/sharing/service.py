@@ -23,7 +23,7 @@ from .. import db, merkle, services, vault
 from ..anchoring import sign_and_enqueue
 from ..custody import KeyBundle
 from ..fhirbundle import canonical_bytes
-from ..ledger import ChainError
+from ..ledger import ChainError, Ledger
 from ..models import User
 from ..records import service as records
 from ..records.models import ChainJob, Record, RecordKey
@@ -534,7 +534,7 @@ def unlogged_chain_events(patient: User) -> list[ChainEvent]:
     return sorted(found, key=lambda e: e.block_number, reverse=True)
 
 
-def _chain_events(chain, patient: User) -> list[ChainEvent]:
+def _chain_events(chain: Ledger, patient: User) -> list[ChainEvent]:
     """The patient's Granted, Revoked and (allowed) AccessLogged events in one registry."""
     contract, owner = chain.contract, patient.eth_address
     grants = [log for event in (contract.events.Granted, contract.events.Revoked)
@@ -546,7 +546,7 @@ def _chain_events(chain, patient: User) -> list[ChainEvent]:
                        log["transactionHash"].to_0x_hex(), log["blockNumber"]) for log in [*grants, *reads]]
 
 
-def _allowed_then(chain, grants: list, read) -> bool:
+def _allowed_then(chain: Ledger, grants: list, read) -> bool:
     """Whether the owner's grant events let ``read``'s actor read its record when it was logged (version 1)."""
     actor, owner = read["args"]["actor"], read["args"]["owner"]
     if actor == owner:

@@ -34,3 +34,9 @@ def test_a_version_1_deployment_moves_over_once_drained_and_keeps_its_old_regist
     with live_app.app_context():
         assert db.session().get(Record, rid).contract_address == old  # its anchor is read from the old registry
     assert ensure_contract(Ledger(devnet.rpc_urls), devnet.faucet_key, instance, url) == new  # done once
+
+
+def test_health_says_when_the_configured_registry_is_still_version_1(live_app, devnet):
+    live_app.config["CONTRACT_ADDRESS"] = Ledger(devnet.rpc_urls, version="PHRRegistry/1").deploy(devnet.faucet_key)
+    chain = live_app.test_client().get("/healthz").get_json()["chain"]
+    assert not chain["ok"] and chain["contract_version"] == "PHRRegistry/1" and "phr.deploy" in chain["error"]

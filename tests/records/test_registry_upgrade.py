@@ -1,11 +1,14 @@
 """Moving a deployment from PHRRegistry/1 to PHRRegistry/2 with ``python -m phr.deploy`` (issue 14, item 3)."""
+import hashlib
 import json
+import os
 
 import pytest
+from eth_account import Account
 from sqlalchemy import update
 from web_helpers import DATA, all_confirmed, drive_worker
 
-from phr import db
+from phr import db, verify
 from phr.deploy import ensure_contract
 from phr.ledger import VERSION, ChainError, Ledger
 from phr.records.models import Record
@@ -40,3 +43,21 @@ def test_health_says_when_the_configured_registry_is_still_version_1(live_app, d
     live_app.config["CONTRACT_ADDRESS"] = Ledger(devnet.rpc_urls, version="PHRRegistry/1").deploy(devnet.faucet_key)
     chain = live_app.test_client().get("/healthz").get_json()["chain"]
     assert not chain["ok"] and chain["contract_version"] == "PHRRegistry/1" and "phr.deploy" in chain["error"]
+
+
+def test_a_proof_file_exported_before_version_2_still_verifies_offline(devnet):
+    """A ``phr-proof/1`` file (unsalted SHA-256, a version-1 registry) from before the move keeps verifying."""
+    legacy = Ledger(devnet.rpc_urls, version="PHRRegistry/1")
+    legacy.deploy(devnet.faucet_key)
+    owner = Account.from_key(devnet.faucet_key).address
+    bundle, record_id = b'{"resourceType":"Bundle"}', os.urandom(32)
+    receipt = legacy.wait(legacy.anchor(devnet.faucet_key, record_id, hashlib.sha256(bundle).digest(), b"\0" * 32,
+                                        "records/old", owner))
+    proof = {"format": "phr-proof/1", "record_id": "0x" + record_id.hex(),
+             "record_hash": "0x" + hashlib.sha256(bundle).hexdigest(), "resources_root": "0x" + "00" * 32,
+             "hash_algorithm": "sha256", "chain_id": devnet.chain_id, "contract_address": legacy.address,
+             "tx_hash": receipt["transactionHash"].to_0x_hex(), "block_number": receipt["blockNumber"],
+             "block_hash": receipt["blockHash"].to_0x_hex(), "owner": owner, "storage_key": "records/old",
+             "anchored_at": None}
+    assert verify.verify(bundle, proof, devnet.rpc_urls) == []
+    assert verify.verify(bundle + b" ", proof, devnet.rpc_urls) != []

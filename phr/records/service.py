@@ -242,15 +242,23 @@ def reanchor_taken(author: User, author_keys: KeyBundle) -> list[Record]:
     The worker cannot do it alone: only the author's key, unlocked in their
     session, can sign an anchor. So the worker marks the failed job
     (:data:`phr.anchoring.ID_TAKEN`) and the author's next visit calls this.
-    The commitment, resources root and storage key are unchanged; only the
-    on-chain id is new (``Bundle.id`` keeps the record's own id).
+    The commitment and resources root are recomputed from the decrypted bytes
+    (never taken from the database) and the storage key is unchanged; only the
+    on-chain id is new (``Bundle.id`` keeps the record's own id). A record the
+    author cannot open stays failed.
     """
     session = db.session()
     records = []
     for job in anchors_taken(author):
         record = session.get(Record, job.record_id)
+        try:
+            disclosure, canonical = _decrypt(record, author, author_keys)
+        except (StorageError, vault.VaultError, ValueError):
+            continue
         job.kind = "anchor-taken"  # kept as history; the record's anchor job is the new one
         session.flush()
+        record.sha256 = commitment.commit(canonical, salt_of(record)).hex()
+        record.resources_root = resources_root(json.loads(canonical), disclosure).hex()
         record.anchor_id = secrets.token_bytes(32).hex()
         record.contract_address = services.ledger().address
         _sign_anchor(record, author, author_keys)
@@ -368,19 +376,27 @@ def salt_of(record: Record) -> bytes | None:
     return bytes.fromhex(record.salt) if record.salt else None
 
 
-def open_record(record: Record, user: User, keys: KeyBundle) -> Opened:
-    """Fetch, decrypt and verify ``record`` for ``user``; tampering is reported, never raised or hidden."""
+def _decrypt(record: Record, user: User, keys: KeyBundle) -> tuple[bytes, bytes]:
+    """(disclosure key, canonical bundle bytes) of ``record`` as ``user`` opens it.
+
+    Raises ``ObjectMissing`` / ``StorageError`` from the store, ``VaultError`` or ``ValueError`` if it fails
+    authentication.
+    """
     wrapped = db.session().scalar(select(RecordKey.wrapped_key).where(RecordKey.record_id == record.id,
                                                                       RecordKey.user_id == user.id))
+    ciphertext = services.storage().get(record.storage_key)
+    return unpack(vault.open_sealed(ciphertext, wrapped, keys.rsa_private, record_aad(record.id)))
+
+
+def open_record(record: Record, user: User, keys: KeyBundle) -> Opened:
+    """Fetch, decrypt and verify ``record`` for ``user``; tampering is reported, never raised or hidden."""
     try:
-        ciphertext = services.storage().get(record.storage_key)
+        disclosure, canonical = _decrypt(record, user, keys)
+        bundle = json.loads(canonical)
     except ObjectMissing:
         return Opened(record, Integrity("missing", "MISSING: the stored object for this record is gone."))
     except StorageError as exc:
         return Opened(record, Integrity("unverifiable", f"The object store is unreachable ({exc}); try again later."))
-    try:
-        disclosure, canonical = unpack(vault.open_sealed(ciphertext, wrapped, keys.rsa_private, record_aad(record.id)))
-        bundle = json.loads(canonical)
     except (vault.VaultError, ValueError):
         return Opened(record, _compare(record, None, None))
     computed = commitment.commit(canonical, salt_of(record)).hex()

@@ -555,7 +555,7 @@ def _allowed_then(chain: Ledger, grants: list, read) -> bool:
     live = {}  # record id (zero: owner-wide) -> expiresAt of the latest grant to the actor, None once revoked
     for log in sorted(grants, key=lambda g: (g["blockNumber"], g["logIndex"])):
         if log["args"]["reader"] == actor and (log["blockNumber"], log["logIndex"]) < at:
-            live[log["args"]["recordId"]] = log["args"].get("expiresAt") if log["event"] == "Granted" else None
+            live[log["args"]["recordId"]] = log["args"]["expiresAt"] if log["event"] == "Granted" else None
     timestamp = chain.block(read["blockNumber"]).timestamp
     return any(expires is not None and (expires == 0 or timestamp < expires)
                for rid, expires in live.items() if rid in (b"\0" * 32, read["args"]["recordId"]))

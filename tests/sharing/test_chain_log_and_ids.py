@@ -76,6 +76,15 @@ def test_a_version_1_record_still_verifies_and_a_forged_read_there_is_never_show
     page = _log_page(cast)
     assert "missing from this log" not in page and stranger.address not in page
 
+    # A read the old registry's own grants allowed still counts: logged on chain behind the platform's back,
+    # it is reported as missing from the platform's log.
+    doctor = cast.ph.keys()
+    legacy.wait(legacy.transfer(devnet.faucet_key, doctor.eth_address, 10**17))
+    legacy.wait(legacy.grant(keys.eth_private, doctor.eth_address))
+    legacy.wait(legacy._contract_tx(doctor.eth_private, "logAccess", bytes.fromhex(cast.record_id), 1, ZERO))
+    page = _log_page(cast)
+    assert "missing from this log" in page and doctor.eth_address in page and stranger.address not in page
+
 
 def test_an_id_taken_on_chain_is_anchored_again_under_a_fresh_id_at_the_authors_next_visit(cast, devnet, sweep):
     assert grant(cast, cast.ph_id).status_code == 303  # an all-records grant: the doctor may also write

@@ -345,10 +345,11 @@ def timeline_latency(app, total: int, real: int, n: int) -> list[float]:
     ids = [create(app, browser.user_id, browser.keys, bundle) for _ in range(real)]
     with app.app_context():
         old = datetime(2010, 1, 1, tzinfo=timezone.utc)
-        rows = [{"id": secrets.token_hex(32), "owner_id": browser.user_id, "author_id": browser.user_id,
+        rows = [{"id": rid, "anchor_id": rid, "owner_id": browser.user_id, "author_id": browser.user_id,
                  "source_format": "fhir-json", "sha256": secrets.token_hex(32), "resources_root": "00" * 32,
                  "storage_key": f"records/bench-{secrets.token_hex(16)}", "size": 1, "resource_count": 1,
-                 "created_at": old + timedelta(minutes=i)} for i in range(total - real)]
+                 "created_at": old + timedelta(minutes=i)}
+                for i, rid in enumerate(secrets.token_hex(32) for _ in range(total - real))]
         for start in range(0, len(rows), 2000):
             db.session().execute(insert(Record), rows[start:start + 2000])
         db.session().commit()

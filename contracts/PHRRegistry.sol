@@ -10,6 +10,11 @@ pragma solidity 0.8.28;
 ///      anchors or grants. Every write is authorised by `msg.sender` alone.
 ///      No personal health information belongs on chain: record ids, hashes and
 ///      storage keys must be opaque (see contracts/README.md).
+///      Version 2 binds every anchor to its owner and every batch root to its
+///      submitter (they are stored under keccak256(abi.encode(owner, recordId))
+///      and keccak256(abi.encode(submitter, root))), so a transaction copied
+///      from the pool can only create the copier's own entry, never take the
+///      victim's; and only the owner or a live grantee may log an access.
 ///      Compiled for the London EVM (no PUSH0) because geth's clique engine
 ///      does not support Shanghai.
 contract PHRRegistry {
@@ -17,16 +22,16 @@ contract PHRRegistry {
     // Storage
     // ---------------------------------------------------------------------
 
-    /// @dev 4 fixed slots + the string: [recordHash] [resourcesRoot]
-    ///      [owner | anchoredAt] [author | blockNumber] [storageKey...].
+    /// @dev 3 fixed slots + the string: [recordHash] [resourcesRoot]
+    ///      [author | anchoredAt | blockNumber] [storageKey...]. The owner is
+    ///      part of the mapping key, so it is not stored again.
     ///      Existence is `recordHash != 0` (a zero recordHash is rejected).
     struct Anchor {
         bytes32 recordHash;
         bytes32 resourcesRoot;
-        address owner;
-        uint64 anchoredAt;
         address author;
-        uint64 blockNumber;
+        uint48 anchoredAt;
+        uint48 blockNumber;
         string storageKey;
     }
 
@@ -44,28 +49,27 @@ contract PHRRegistry {
         bool exists;
     }
 
-    /// @dev 2 slots: [submitter | anchoredAt | count] [blockNumber]. The root is
-    ///      the mapping key so it is not stored again. Existence is
-    ///      `submitter != 0` (msg.sender is never the zero address).
+    /// @dev 1 slot: [anchoredAt | blockNumber | count]. The submitter and the
+    ///      root make up the mapping key. Existence is `count != 0` (an empty
+    ///      batch is rejected).
     struct Batch {
-        address submitter;
         uint64 anchoredAt;
-        uint32 count;
         uint64 blockNumber;
+        uint32 count;
     }
 
-    string private constant VERSION = "PHRRegistry/1";
+    string private constant VERSION = "PHRRegistry/2";
 
-    mapping(bytes32 recordId => Anchor) private _anchors;
+    mapping(bytes32 anchorKey => Anchor) private _anchors;
     mapping(address owner => mapping(address reader => Grant)) private _grants;
-    mapping(bytes32 recordId => mapping(address reader => RecordGrant)) private _recordGrants;
-    mapping(bytes32 root => Batch) private _batches;
+    mapping(bytes32 anchorKey => mapping(address reader => RecordGrant)) private _recordGrants;
+    mapping(bytes32 batchKey => Batch) private _batches;
 
     // ---------------------------------------------------------------------
     // Events
     // ---------------------------------------------------------------------
 
-    /// @notice A record was anchored.
+    /// @notice A record was anchored under (`owner`, `recordId`).
     event Anchored(
         bytes32 indexed recordId,
         address indexed owner,
@@ -89,8 +93,9 @@ contract PHRRegistry {
     /// @notice `owner` revoked `reader`'s grant (`recordId` zero: owner-wide).
     event Revoked(address indexed owner, address indexed reader, bytes32 indexed recordId);
 
-    /// @notice `actor` states that it performed `action` on a record owned by
-    ///         `owner`; `detailHash` commits to the off-chain log entry.
+    /// @notice `actor`, the owner or a live grantee of `owner`'s record
+    ///         `recordId`, performed `action`; `detailHash` commits to the
+    ///         off-chain log entry.
     event AccessLogged(
         bytes32 indexed recordId,
         address indexed actor,
@@ -99,7 +104,7 @@ contract PHRRegistry {
         bytes32 detailHash
     );
 
-    /// @notice A Merkle root covering `count` off-chain anchor leaves was stored.
+    /// @notice `submitter` stored a Merkle root covering `count` off-chain anchor leaves.
     event BatchAnchored(bytes32 indexed root, address indexed submitter, uint32 count);
 
     // ---------------------------------------------------------------------
@@ -112,14 +117,14 @@ contract PHRRegistry {
     error ZeroRecordHash();
     /// @notice The record owner must be a non-zero address.
     error ZeroOwner();
-    /// @notice The record id is already anchored; anchors are immutable.
-    error AlreadyAnchored(bytes32 recordId);
+    /// @notice `owner` already has an anchor under `recordId`; anchors are immutable.
+    error AlreadyAnchored(address owner, bytes32 recordId);
     /// @notice `writer` is neither `owner` nor holds an active write grant from `owner`.
     error NotAuthorizedWriter(address writer, address owner);
-    /// @notice No anchor exists for `recordId`.
-    error UnknownRecord(bytes32 recordId);
-    /// @notice The caller does not own `recordId`.
-    error NotOwner(bytes32 recordId);
+    /// @notice `reader` is neither `owner` nor holds a live grant covering the record.
+    error NotAuthorizedReader(address reader, address owner, bytes32 recordId);
+    /// @notice `owner` has no anchor under `recordId`.
+    error UnknownRecord(address owner, bytes32 recordId);
     /// @notice The reader is the zero address or the caller itself.
     error InvalidReader(address reader);
     /// @notice expiresAt is not zero and not in the future.
@@ -130,21 +135,23 @@ contract PHRRegistry {
     error ZeroBatchRoot();
     /// @notice A batch must cover at least one leaf.
     error EmptyBatch();
-    /// @notice The batch root is already anchored.
-    error BatchAlreadyAnchored(bytes32 root);
-    /// @notice No batch is anchored under `root`.
-    error UnknownBatch(bytes32 root);
+    /// @notice `submitter` already anchored `root`.
+    error BatchAlreadyAnchored(address submitter, bytes32 root);
+    /// @notice `submitter` anchored no batch under `root`.
+    error UnknownBatch(address submitter, bytes32 root);
 
     // ---------------------------------------------------------------------
     // Anchoring
     // ---------------------------------------------------------------------
 
-    /// @notice Anchor a record. Immutable once written.
+    /// @notice Anchor a record under (`owner`, `recordId`). Immutable once written.
     /// @dev Allowed when msg.sender is `owner`, or holds an active owner-wide
     ///      grant from `owner` with write permission (e.g. a doctor adding a
     ///      record to a patient's file). msg.sender is recorded as author.
-    /// @param recordId Opaque, non-zero, unique record identifier.
-    /// @param recordHash SHA-256 of the canonical FHIR bundle bytes (non-zero).
+    ///      Someone who copies this call from the pool can only anchor under
+    ///      an owner that authorised them, never take `owner`'s id.
+    /// @param recordId Opaque, non-zero record identifier, unique per owner.
+    /// @param recordHash Commitment to the record's bytes (non-zero), e.g. SHA-256(salt || bundle).
     /// @param resourcesRoot Merkle root of per-resource hashes (selective disclosure); may be zero.
     /// @param storageKey Opaque object-storage key of the encrypted record (must not contain PHI).
     /// @param owner The patient who owns the record.
@@ -158,53 +165,52 @@ contract PHRRegistry {
         if (recordId == bytes32(0)) revert ZeroRecordId();
         if (recordHash == bytes32(0)) revert ZeroRecordHash();
         if (owner == address(0)) revert ZeroOwner();
-        Anchor storage a = _anchors[recordId];
-        if (a.recordHash != bytes32(0)) revert AlreadyAnchored(recordId);
         if (!_canWrite(msg.sender, owner)) revert NotAuthorizedWriter(msg.sender, owner);
+        Anchor storage a = _anchors[_anchorKey(owner, recordId)];
+        if (a.recordHash != bytes32(0)) revert AlreadyAnchored(owner, recordId);
 
         a.recordHash = recordHash;
         a.resourcesRoot = resourcesRoot;
-        a.owner = owner;
-        a.anchoredAt = uint64(block.timestamp);
         a.author = msg.sender;
-        a.blockNumber = uint64(block.number);
+        a.anchoredAt = uint48(block.timestamp);
+        a.blockNumber = uint48(block.number);
         a.storageKey = storageKey;
 
         emit Anchored(recordId, owner, msg.sender, recordHash, resourcesRoot, storageKey);
     }
 
-    /// @notice Read an anchor. Reverts with UnknownRecord if it does not exist.
+    /// @notice Read `owner`'s anchor `recordId`. Reverts with UnknownRecord if it does not exist.
+    /// @param owner The record owner.
     /// @param recordId The record identifier.
-    /// @return recordHash SHA-256 of the canonical FHIR bundle bytes.
+    /// @return recordHash The anchored commitment.
     /// @return resourcesRoot Merkle root of per-resource hashes.
-    /// @return owner The record owner.
     /// @return author The account that sent the anchoring transaction.
     /// @return anchoredAt Block timestamp of the anchoring block (seconds).
     /// @return blockNumber Number of the anchoring block.
     /// @return storageKey Opaque object-storage key.
-    function getAnchor(bytes32 recordId)
+    function getAnchor(address owner, bytes32 recordId)
         external
         view
         returns (
             bytes32 recordHash,
             bytes32 resourcesRoot,
-            address owner,
             address author,
             uint64 anchoredAt,
             uint64 blockNumber,
             string memory storageKey
         )
     {
-        Anchor storage a = _anchors[recordId];
-        if (a.recordHash == bytes32(0)) revert UnknownRecord(recordId);
-        return (a.recordHash, a.resourcesRoot, a.owner, a.author, a.anchoredAt, a.blockNumber, a.storageKey);
+        Anchor storage a = _anchors[_anchorKey(owner, recordId)];
+        if (a.recordHash == bytes32(0)) revert UnknownRecord(owner, recordId);
+        return (a.recordHash, a.resourcesRoot, a.author, a.anchoredAt, a.blockNumber, a.storageKey);
     }
 
-    /// @notice Whether `recordId` is anchored.
+    /// @notice Whether `owner` has an anchor under `recordId`.
+    /// @param owner The record owner.
     /// @param recordId The record identifier.
-    /// @return True if an anchor exists.
-    function isAnchored(bytes32 recordId) external view returns (bool) {
-        return _anchors[recordId].recordHash != bytes32(0);
+    /// @return True if the anchor exists.
+    function isAnchored(address owner, bytes32 recordId) external view returns (bool) {
+        return _anchors[_anchorKey(owner, recordId)].recordHash != bytes32(0);
     }
 
     // ---------------------------------------------------------------------
@@ -226,17 +232,17 @@ contract PHRRegistry {
         emit Granted(msg.sender, reader, bytes32(0), expiresAt, writable);
     }
 
-    /// @notice Grant `reader` read access to one record owned by the caller.
-    /// @dev Reverts UnknownRecord if not anchored, NotOwner if the caller does
-    ///      not own it. Overwrites any existing grant for this record and reader.
-    /// @param recordId The record; must be anchored and owned by the caller.
+    /// @notice Grant `reader` read access to the caller's record `recordId`.
+    /// @dev Reverts UnknownRecord if the caller has no such anchor. Overwrites
+    ///      any existing grant for this record and reader.
+    /// @param recordId The caller's anchored record.
     /// @param reader The grantee; not zero and not the caller.
     /// @param expiresAt Unix time (seconds) after which the grant lapses; 0 = never. Must be in the future.
     function grantRecord(bytes32 recordId, address reader, uint64 expiresAt) external {
-        _checkOwner(recordId);
+        bytes32 key = _ownAnchor(recordId);
         _checkReader(reader);
         _checkExpiry(expiresAt);
-        _recordGrants[recordId][reader] = RecordGrant({expiresAt: expiresAt, exists: true});
+        _recordGrants[key][reader] = RecordGrant({expiresAt: expiresAt, exists: true});
         emit Granted(msg.sender, reader, recordId, expiresAt, false);
     }
 
@@ -249,34 +255,29 @@ contract PHRRegistry {
         emit Revoked(msg.sender, reader, bytes32(0));
     }
 
-    /// @notice Revoke `reader`'s grant on one record owned by the caller.
-    /// @dev Reverts UnknownRecord / NotOwner / GrantNotFound as applicable.
+    /// @notice Revoke `reader`'s grant on the caller's record `recordId`.
+    /// @dev Reverts UnknownRecord / GrantNotFound as applicable.
     ///      An owner-wide grant to `reader`, if any, is untouched.
-    /// @param recordId The record; must be owned by the caller.
+    /// @param recordId The caller's record.
     /// @param reader The grantee.
     function revokeRecord(bytes32 recordId, address reader) external {
-        _checkOwner(recordId);
-        if (!_recordGrants[recordId][reader].exists) revert GrantNotFound(msg.sender, reader, recordId);
-        delete _recordGrants[recordId][reader];
+        bytes32 key = _ownAnchor(recordId);
+        if (!_recordGrants[key][reader].exists) revert GrantNotFound(msg.sender, reader, recordId);
+        delete _recordGrants[key][reader];
         emit Revoked(msg.sender, reader, recordId);
     }
 
-    /// @notice Whether `reader` may read `recordId` at the current block.
+    /// @notice Whether `reader` may read `owner`'s record `recordId` at the current block.
     /// @dev True for the owner, or with an unexpired owner-wide grant (read or
     ///      write) or an unexpired record grant. The record's author has NO
     ///      implicit right. False for an unknown record.
     /// @param reader The account to check.
+    /// @param owner The record owner.
     /// @param recordId The record.
     /// @return True if access is allowed.
-    function canRead(address reader, bytes32 recordId) external view returns (bool) {
-        Anchor storage a = _anchors[recordId];
-        if (a.recordHash == bytes32(0)) return false;
-        address owner = a.owner;
-        if (reader == owner) return true;
-        Grant storage g = _grants[owner][reader];
-        if (g.exists && _live(g.expiresAt)) return true;
-        RecordGrant storage rg = _recordGrants[recordId][reader];
-        return rg.exists && _live(rg.expiresAt);
+    function canRead(address reader, address owner, bytes32 recordId) external view returns (bool) {
+        bytes32 key = _anchorKey(owner, recordId);
+        return _anchors[key].recordHash != bytes32(0) && _canRead(reader, owner, key);
     }
 
     /// @notice Whether `writer` may anchor records owned by `owner` at the current block.
@@ -302,17 +303,18 @@ contract PHRRegistry {
         return (g.expiresAt, g.canWrite, g.exists && _live(g.expiresAt));
     }
 
-    /// @notice The record grant on `recordId` to `reader`.
+    /// @notice The grant on `owner`'s record `recordId` to `reader`.
+    /// @param owner The record owner.
     /// @param recordId The record.
     /// @param reader The grantee.
     /// @return expiresAt Expiry (0 = never); 0 if no grant.
     /// @return active True if the grant exists and has not expired at the current block.
-    function recordGrantOf(bytes32 recordId, address reader)
+    function recordGrantOf(address owner, bytes32 recordId, address reader)
         external
         view
         returns (uint64 expiresAt, bool active)
     {
-        RecordGrant storage rg = _recordGrants[recordId][reader];
+        RecordGrant storage rg = _recordGrants[_anchorKey(owner, recordId)][reader];
         return (rg.expiresAt, rg.exists && _live(rg.expiresAt));
     }
 
@@ -320,15 +322,18 @@ contract PHRRegistry {
     // Audit log
     // ---------------------------------------------------------------------
 
-    /// @notice Append an access-log entry for an anchored record (event only, no storage).
-    /// @dev Callable by anyone; the entry is attributable to msg.sender, it is
-    ///      evidence of a claim, not an authorisation check.
+    /// @notice Append an access-log entry for `owner`'s anchored record (event only, no storage).
+    /// @dev Only the owner or an account holding a live grant (owner-wide or
+    ///      on this record) may log, so every AccessLogged event names an
+    ///      actor that was allowed to read the record when it was logged.
+    /// @param owner The record owner.
     /// @param recordId The record accessed; must be anchored.
     /// @param action Application-defined action code.
     /// @param detailHash Hash of the off-chain log entry details.
-    function logAccess(bytes32 recordId, uint8 action, bytes32 detailHash) external {
-        address owner = _anchors[recordId].owner;
-        if (owner == address(0)) revert UnknownRecord(recordId);
+    function logAccess(address owner, bytes32 recordId, uint8 action, bytes32 detailHash) external {
+        bytes32 key = _anchorKey(owner, recordId);
+        if (_anchors[key].recordHash == bytes32(0)) revert UnknownRecord(owner, recordId);
+        if (!_canRead(msg.sender, owner, key)) revert NotAuthorizedReader(msg.sender, owner, recordId);
         emit AccessLogged(recordId, msg.sender, owner, action, detailHash);
     }
 
@@ -336,44 +341,45 @@ contract PHRRegistry {
     // Merkle-batched anchoring
     // ---------------------------------------------------------------------
 
-    /// @notice Anchor the Merkle root of a batch of off-chain anchor leaves.
-    /// @dev Callable by anyone; only the root is stored. Leaves (record data
-    ///      plus the owner's signature) are verified off-chain.
-    /// @param root Non-zero Merkle root; each root can be anchored once.
+    /// @notice Anchor the Merkle root of a batch of off-chain anchor leaves under the caller.
+    /// @dev Callable by anyone; the root is stored under (msg.sender, root), so
+    ///      someone copying the call only anchors their own entry. Leaves
+    ///      (record data plus the owner's signature) are verified off-chain.
+    /// @param root Non-zero Merkle root; each submitter can anchor a root once.
     /// @param count Number of leaves in the batch (non-zero).
     function anchorBatch(bytes32 root, uint32 count) external {
         if (root == bytes32(0)) revert ZeroBatchRoot();
         if (count == 0) revert EmptyBatch();
-        Batch storage b = _batches[root];
-        if (b.submitter != address(0)) revert BatchAlreadyAnchored(root);
-        b.submitter = msg.sender;
+        Batch storage b = _batches[_batchKey(msg.sender, root)];
+        if (b.count != 0) revert BatchAlreadyAnchored(msg.sender, root);
         b.anchoredAt = uint64(block.timestamp);
-        b.count = count;
         b.blockNumber = uint64(block.number);
+        b.count = count;
         emit BatchAnchored(root, msg.sender, count);
     }
 
-    /// @notice Read a batch. Reverts with UnknownBatch if it does not exist.
+    /// @notice Read the batch `submitter` anchored under `root`. Reverts with UnknownBatch if there is none.
+    /// @param submitter The account that anchored the batch.
     /// @param root The batch Merkle root.
-    /// @return submitter The account that anchored the batch.
     /// @return anchoredAt Block timestamp of the anchoring block (seconds).
     /// @return blockNumber Number of the anchoring block.
     /// @return count Number of leaves in the batch.
-    function getBatch(bytes32 root)
+    function getBatch(address submitter, bytes32 root)
         external
         view
-        returns (address submitter, uint64 anchoredAt, uint64 blockNumber, uint32 count)
+        returns (uint64 anchoredAt, uint64 blockNumber, uint32 count)
     {
-        Batch storage b = _batches[root];
-        if (b.submitter == address(0)) revert UnknownBatch(root);
-        return (b.submitter, b.anchoredAt, b.blockNumber, b.count);
+        Batch storage b = _batches[_batchKey(submitter, root)];
+        if (b.count == 0) revert UnknownBatch(submitter, root);
+        return (b.anchoredAt, b.blockNumber, b.count);
     }
 
-    /// @notice Whether a batch is anchored under `root`.
+    /// @notice Whether `submitter` anchored a batch under `root`.
+    /// @param submitter The account that anchored the batch.
     /// @param root The batch Merkle root.
     /// @return True if the batch exists.
-    function isBatchAnchored(bytes32 root) external view returns (bool) {
-        return _batches[root].submitter != address(0);
+    function isBatchAnchored(address submitter, bytes32 root) external view returns (bool) {
+        return _batches[_batchKey(submitter, root)].count != 0;
     }
 
     // ---------------------------------------------------------------------
@@ -381,7 +387,7 @@ contract PHRRegistry {
     // ---------------------------------------------------------------------
 
     /// @notice Contract interface version.
-    /// @return The string "PHRRegistry/1".
+    /// @return The string "PHRRegistry/2".
     function version() external pure returns (string memory) {
         return VERSION;
     }
@@ -389,6 +395,14 @@ contract PHRRegistry {
     // ---------------------------------------------------------------------
     // Internal
     // ---------------------------------------------------------------------
+
+    function _anchorKey(address owner, bytes32 recordId) private pure returns (bytes32) {
+        return keccak256(abi.encode(owner, recordId));
+    }
+
+    function _batchKey(address submitter, bytes32 root) private pure returns (bytes32) {
+        return keccak256(abi.encode(submitter, root));
+    }
 
     function _live(uint64 expiresAt) private view returns (bool) {
         return expiresAt == 0 || block.timestamp < expiresAt;
@@ -400,10 +414,19 @@ contract PHRRegistry {
         return g.exists && g.canWrite && _live(g.expiresAt);
     }
 
-    function _checkOwner(bytes32 recordId) private view {
-        address owner = _anchors[recordId].owner;
-        if (owner == address(0)) revert UnknownRecord(recordId);
-        if (owner != msg.sender) revert NotOwner(recordId);
+    /// @dev `key` must be `_anchorKey(owner, recordId)` of an existing anchor.
+    function _canRead(address reader, address owner, bytes32 key) private view returns (bool) {
+        if (reader == owner) return true;
+        Grant storage g = _grants[owner][reader];
+        if (g.exists && _live(g.expiresAt)) return true;
+        RecordGrant storage rg = _recordGrants[key][reader];
+        return rg.exists && _live(rg.expiresAt);
+    }
+
+    /// @dev The key of the caller's own anchor `recordId`; reverts UnknownRecord if it does not exist.
+    function _ownAnchor(bytes32 recordId) private view returns (bytes32 key) {
+        key = _anchorKey(msg.sender, recordId);
+        if (_anchors[key].recordHash == bytes32(0)) revert UnknownRecord(msg.sender, recordId);
     }
 
     function _checkReader(address reader) private view {

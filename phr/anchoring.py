@@ -18,7 +18,6 @@ import secrets
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
 
 from eth_account import Account
 from sqlalchemy import func, or_, select, update
@@ -36,6 +35,10 @@ FUNDING_WEI = 10**18  # gas money per top-up from the faucet
 MIN_BALANCE_WEI = max(GAS_LIMITS.values()) * MAX_FEE_PER_GAS
 MAX_BACKOFF = 30.0
 PENDING = ("queued", "sent", "mined")
+# The reason an anchor job fails when its id already holds someone else's anchor (a legacy version-1 registry
+# front-run, or a writer the owner granted squatting the id): the author's next visit re-signs it under a fresh
+# id (phr.records.service.reanchor_taken). Stored as the job's last_error, so it is matched exactly.
+ID_TAKEN = "the record id was taken on chain by another anchor; it is re-anchored under a fresh id at the author's next visit"
 
 
 def _now() -> datetime:
@@ -108,11 +111,6 @@ class Worker:
         return cls(db, chain, faucet_key=config["FAUCET_KEY"], confirmations=config["CONFIRMATIONS"],
                    batcher_key=config.get("BATCHER_KEY"), batch_window=config["BATCH_WINDOW_SECONDS"],
                    batch_max=config["BATCH_MAX"], batch_lead=config["BATCH_LEAD_SECONDS"])
-
-    @cached_property
-    def batcher_address(self) -> str:
-        """The batcher key's address, lower-case ("" without a key)."""
-        return Account.from_key(self.batcher_key).address.lower() if self.batcher_key else ""
 
     def due_jobs(self, limit: int = 500) -> list[ChainJob]:
         # Sent and mined jobs are looked at every round (one receipt lookup), so a mined transaction is noticed
@@ -235,7 +233,7 @@ class Worker:
         leaves = []
         for m in members:
             r = records[m.record_id]
-            fields = batchproof.LeafFields(chain_id, self.chain.address, r.id, r.sha256, r.resources_root,
+            fields = batchproof.LeafFields(chain_id, self.chain.address, r.anchor_id, r.sha256, r.resources_root,
                                            r.storage_key, r.owner.eth_address)
             leaves.append(batchproof.leaf(fields, r.owner_signature))
         leaves.append(batchproof.salt_leaf(secrets.token_bytes(32)))  # a fresh root, even for the same records
@@ -255,33 +253,9 @@ class Worker:
 
     def _batch_matches(self, job: ChainJob) -> bool:
         batch = self.db.scalar(select(AnchorBatch).where(AnchorBatch.job_id == job.id))
-        on_chain = self.chain.get_batch(bytes.fromhex(batch.root))
+        on_chain = self.chain.get_batch(bytes.fromhex(batch.root), job.sender)
         return (on_chain is not None and on_chain.submitter.lower() == job.sender.lower()
                 and on_chain.count == batch.count and on_chain.block_number == job.block_number)
-
-    def _adopt_front_run(self, job: ChainJob) -> bool:
-        """Our ``anchorBatch`` reverted because someone anchored the same root and count first (they copied it
-        from the pool): that transaction anchors these records just as well, so the batch follows it."""
-        batch = self.db.scalar(select(AnchorBatch).where(AnchorBatch.job_id == job.id))
-        on_chain = self.chain.get_batch(bytes.fromhex(batch.root))
-        if on_chain is None or on_chain.count != batch.count:
-            return False  # another count under our root cannot prove our paths: the records are cut again
-        theirs = self.chain.batch_transaction(on_chain)
-        if theirs is None:
-            return False
-        adopted = ChainJob(kind="batch", user_id=None, sender=theirs.sender, nonce=theirs.nonce, raw_tx=theirs.raw,
-                           tx_hash=theirs.hash, status="sent", attempts=1)
-        try:
-            with self.db.begin_nested():
-                self.db.add(adopted)
-        except IntegrityError:  # the sender is one of our users and we hold a job of theirs with that nonce
-            return False
-        batch.job = adopted
-        job.status = "failed"
-        job.last_error = f"front-run: {theirs.sender} anchored this batch's root first, in {theirs.hash}"
-        log.warning("job %s: batch %s was anchored first by %s (%s); following that transaction", job.id,
-                    batch.root, theirs.sender, theirs.hash)
-        return True
 
     def _release_batch(self, job: ChainJob) -> None:
         """A batch transaction that can never be mined: its records wait for the next batch instead."""
@@ -307,8 +281,8 @@ class Worker:
             self._send(job)
             return
         if receipt["status"] != 1:
-            if not (job.kind == "batch" and self._adopt_front_run(job)):
-                self._fail(job, "the contract rejected the transaction (reverted)")
+            taken = job.kind == "anchor" and self._anchor_taken(job)
+            self._fail(job, ID_TAKEN if taken else "the contract rejected the transaction (reverted)")
             return
         job.status, job.block_number, job.block_hash = "mined", receipt["blockNumber"], receipt["blockHash"].to_0x_hex()
         job.last_error = None
@@ -318,7 +292,7 @@ class Worker:
         if block.hash != job.block_hash:
             return  # reorged: the next round sees the new receipt or re-sends
         if job.kind == "anchor" and not self._anchor_matches(job):
-            self._fail(job, "the chain holds a different anchor for this record id")
+            self._fail(job, ID_TAKEN)
             return
         if job.kind == "batch" and not self._batch_matches(job):
             self._fail(job, "the chain holds a different batch under this root")
@@ -328,11 +302,7 @@ class Worker:
         log.info("job %s (%s) confirmed in block %s", job.id, job.kind, job.block_number)
 
     def _send(self, job: ChainJob) -> None:
-        if not job.raw_tx:  # an adopted transaction whose bytes the node would not give us
-            self._fail(job, "the transaction that anchored this batch left the chain")
-            return
-        if job.user_id is not None or job.kind != "batch" or job.sender.lower() == self.batcher_address:
-            self._ensure_funded(job.sender)  # never a stranger's account, e.g. a front-runner's adopted transaction
+        self._ensure_funded(job.sender)
         try:
             self.chain.broadcast(job.raw_tx)
         except NonceUsed:
@@ -359,10 +329,20 @@ class Worker:
             raise ChainError(f"{address} has no gas money and no faucet key is configured (PHR_FAUCET_KEY_FILE)")
         self.chain.wait(self.chain.transfer(self.faucet_key, address, FUNDING_WEI), timeout=30)
 
+    def _on_chain(self, record: Record):
+        """The anchor the record's registry holds under its id and owner (a version-1 one: under its id alone)."""
+        return self.chain.at(record.contract_address).get_anchor(bytes.fromhex(record.anchor_id),
+                                                                 record.owner.eth_address)
+
     def _anchor_matches(self, job: ChainJob) -> bool:
         record = self.db.get(Record, job.record_id)
-        anchor = self.chain.get_anchor(bytes.fromhex(record.id))
-        return anchor is not None and anchor.record_hash.hex() == record.sha256 and anchor.storage_key == record.storage_key
+        anchor = self._on_chain(record)
+        return (anchor is not None and anchor.record_hash.hex() == record.sha256
+                and anchor.storage_key == record.storage_key and anchor.owner == record.owner.eth_address)
+
+    def _anchor_taken(self, job: ChainJob) -> bool:
+        """Whether ``job`` reverted because its id already holds an anchor that is not this record's."""
+        return self._on_chain(self.db.get(Record, job.record_id)) is not None and not self._anchor_matches(job)
 
     def _retry_later(self, job: ChainJob, reason: str) -> None:
         job.last_error = reason

@@ -24,7 +24,10 @@ from web3.exceptions import (
     ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError,
 )
 
-ARTIFACT = Path(__file__).resolve().parent.parent / "contracts" / "PHRRegistry.json"
+CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
+ARTIFACT = CONTRACTS / "PHRRegistry.json"
+VERSION = "PHRRegistry/2"  # what this platform deploys and writes to
+LEGACY_VERSIONS = {"PHRRegistry/1": CONTRACTS / "PHRRegistryV1.json"}  # read only: records anchored before version 2
 SEAL_BYTES = 65
 ZERO32 = b"\0" * 32
 
@@ -105,6 +108,15 @@ def load_artifact(path: Path = ARTIFACT) -> dict:
     return json.loads(path.read_text())
 
 
+def artifact_for(version: str) -> dict:
+    """The committed artifact of registry ``version`` (the current one or a legacy one kept for reading)."""
+    if version == VERSION:
+        return load_artifact()
+    if version in LEGACY_VERSIONS:
+        return load_artifact(LEGACY_VERSIONS[version])
+    raise ChainError(f"unknown registry version {version!r}")
+
+
 def clique_sealer(block) -> str:
     """Recover the address that sealed ``block`` from its extraData seal (EIP-225)."""
     # web3's POA middleware renames clique's long extraData to proofOfAuthorityData.
@@ -130,19 +142,50 @@ def _b32(value: bytes | str) -> bytes:
 
 
 class Ledger:
-    """A client for the PHRRegistry contract over one or more node RPC URLs (first that answers)."""
+    """A client for the PHRRegistry contract over one or more node RPC URLs (first that answers).
+
+    It speaks registry ``version`` (default: the current one, the only one it
+    writes to); :meth:`at` gives a reader for another registry on the same
+    chain, speaking whatever version that contract reports.
+    """
 
     def __init__(self, rpc_urls: list[str], contract_address: str | None = None, *, timeout: float = 5.0,
-                 artifact: dict | None = None):
+                 version: str = VERSION):
         if not rpc_urls:
             raise ValueError("at least one RPC URL is required")
         self.rpc_urls = list(rpc_urls)
         self.timeout = timeout
-        self.artifact = artifact or load_artifact()
+        self.version = version
+        self.artifact = artifact_for(version)
         self.address = to_checksum_address(contract_address) if contract_address else None
         self._good = 0
         self._providers = [self._connect(u) for u in self.rpc_urls]
         self._contracts: dict[int, object] = {}
+        self._readers: dict[str, Ledger] = {}
+
+    @property
+    def legacy(self) -> bool:
+        """Whether this client speaks a registry version older than the current one (read only)."""
+        return self.version != VERSION
+
+    def at(self, address: str | None) -> Ledger:
+        """A client for the registry at ``address`` (this one if None or the same), in the version it reports."""
+        if address is None or self.address and to_checksum_address(address) == self.address:
+            return self
+        address = to_checksum_address(address)
+        if address not in self._readers:
+            self._readers[address] = Ledger.for_registry(self.rpc_urls, address, timeout=self.timeout)
+        return self._readers[address]
+
+    @classmethod
+    def for_registry(cls, rpc_urls: list[str], address: str, *, timeout: float = 5.0) -> Ledger:
+        """A client for the registry at ``address``, speaking the version the contract reports."""
+        version = cls(rpc_urls, address, timeout=timeout).deployed_version()
+        return cls(rpc_urls, address, timeout=timeout, version=version)
+
+    def deployed_version(self) -> str:
+        """The ``version()`` the contract at this address reports (both versions have it, same signature)."""
+        return self._view("version")
 
     # ----- transport ---------------------------------------------------------
     def _connect(self, url: str) -> Web3:
@@ -305,7 +348,7 @@ class Ledger:
         return self.send_transaction(key, {"to": to_checksum_address(to), "value": wei, "gas": 21000})
 
     def deploy(self, key: bytes | str, timeout: float = 60.0) -> str:
-        """Deploy the PHRRegistry contract from ``key``'s account; returns and adopts its address."""
+        """Deploy the registry (in this client's version) from ``key``'s account; returns and adopts its address."""
         factory = self._providers[self._good].eth.contract(abi=self.artifact["abi"], bytecode=self.artifact["bytecode"])
         tx = factory.constructor().build_transaction({"from": Account.from_key(key).address, "gas": 0})
         tx.pop("gas")
@@ -338,21 +381,37 @@ class Ledger:
         """Revoke ``reader``'s grant on one record."""
         return self._contract_tx(key, "revokeRecord", _b32(record_id), to_checksum_address(reader))
 
-    def log_access(self, key, record_id: bytes, action: int, detail_hash: bytes = ZERO32) -> str:
-        """Append an access event for ``record_id`` to the on-chain audit log."""
-        return self._contract_tx(key, "logAccess", _b32(record_id), action, _b32(detail_hash))
+    def log_access(self, key, owner: str, record_id: bytes, action: int, detail_hash: bytes = ZERO32) -> str:
+        """Append an access event for ``owner``'s record ``record_id`` (the sender must be allowed to read it)."""
+        return self._contract_tx(key, "logAccess", to_checksum_address(owner), _b32(record_id), action,
+                                 _b32(detail_hash))
 
-    def get_anchor(self, record_id: bytes) -> Anchor | None:
-        """The anchor of ``record_id``, or None if it was never anchored."""
+    def get_anchor(self, record_id: bytes, owner: str) -> Anchor | None:
+        """``owner``'s anchor ``record_id``, or None if there is none.
+
+        A version-1 registry keys anchors by id alone: its anchor is returned
+        with the owner the chain names, which callers compare with ``owner``.
+        """
         rid = _b32(record_id)
-        found = self._lookup("getAnchor", "UnknownRecord", rid)  # one call, not isAnchored + getAnchor: every view
-        return None if found is None else Anchor(rid, bytes(found[0]), bytes(found[1]), *found[2:])
+        if self.legacy:
+            found = self._lookup("getAnchor", "UnknownRecord", rid)  # one call, not isAnchored + getAnchor
+            return None if found is None else Anchor(rid, bytes(found[0]), bytes(found[1]), *found[2:])
+        found = self._lookup("getAnchor", "UnknownRecord", to_checksum_address(owner), rid)
+        return None if found is None else Anchor(rid, bytes(found[0]), bytes(found[1]), to_checksum_address(owner),
+                                                 *found[2:])
 
-    def get_batch(self, root: bytes) -> Batch | None:
-        """The batch anchored under ``root``, or None if there is none."""
+    def get_batch(self, root: bytes, submitter: str) -> Batch | None:
+        """The batch ``submitter`` anchored under ``root``, or None if there is none.
+
+        A version-1 registry keys batches by root alone: its batch is returned
+        with the submitter the chain names, which callers compare with ``submitter``.
+        """
         r = _b32(root)
-        found = self._lookup("getBatch", "UnknownBatch", r)
-        return None if found is None else Batch(r, *found)
+        if self.legacy:
+            found = self._lookup("getBatch", "UnknownBatch", r)
+            return None if found is None else Batch(r, *found)
+        found = self._lookup("getBatch", "UnknownBatch", to_checksum_address(submitter), r)
+        return None if found is None else Batch(r, to_checksum_address(submitter), *found)
 
     def _lookup(self, function: str, unknown: str, *args):
         """``function(*args)``, or None when it reverts with the custom error ``unknown`` (nothing stored there)."""
@@ -363,31 +422,16 @@ class Ledger:
                 return None
             raise ChainError(f"{function} failed: {self._revert_reason(exc)}") from None
 
-    def batch_transaction(self, batch: Batch) -> SignedTx | None:
-        """The transaction that anchored ``batch`` (found by its ``BatchAnchored`` event), whoever sent it.
-
-        ``raw`` is empty when the node does not serve ``eth_getRawTransactionByHash``.
-        """
-        logs = self.contract.events.BatchAnchored().get_logs(
-            from_block=batch.block_number, to_block=batch.block_number, argument_filters={"root": batch.root})
-        if not logs:
-            return None
-        tx_hash = logs[0]["transactionHash"].to_0x_hex()
-        tx = self.rpc("eth_getTransactionByHash", [tx_hash])
-        try:
-            raw = bytes.fromhex(self.rpc("eth_getRawTransactionByHash", [tx_hash]).removeprefix("0x"))
-        except ChainError:
-            raw = b""
-        return SignedTx(raw, tx_hash, to_checksum_address(tx["from"]), int(tx["nonce"], 16))
-
     def grant_of(self, owner: str, reader: str) -> tuple[int, bool, bool]:
         """``owner``'s owner-wide grant to ``reader``: (expiresAt, writable, active)."""
         expires, writable, active = self._view("grantOf", to_checksum_address(owner), to_checksum_address(reader))
         return expires, writable, active
 
-    def can_read(self, reader: str, record_id: bytes) -> bool:
-        """Whether the chain lets ``reader`` read ``record_id`` now."""
-        return self._view("canRead", to_checksum_address(reader), _b32(record_id))
+    def can_read(self, reader: str, record_id: bytes, owner: str) -> bool:
+        """Whether the chain lets ``reader`` read ``owner``'s record ``record_id`` now."""
+        if self.legacy:
+            return self._view("canRead", to_checksum_address(reader), _b32(record_id))
+        return self._view("canRead", to_checksum_address(reader), to_checksum_address(owner), _b32(record_id))
 
     def can_write(self, writer: str, owner: str) -> bool:
         """Whether ``writer`` may anchor records owned by ``owner``."""

@@ -52,10 +52,10 @@ class LocalStack:
         """Start chain and object store, deploy, migrate; return the app's environment."""
         self.devnet.up()
         self.objectstore.up()
-        address = ensure_contract(Ledger(self.devnet.rpc_urls), self.devnet.faucet_key, self.dir)
+        db.upgrade(self.database_url)
+        address = ensure_contract(Ledger(self.devnet.rpc_urls), self.devnet.faucet_key, self.dir, self.database_url)
         Storage(self.objectstore.endpoint, self.objectstore.access_key, self.objectstore.secret_key,
                 BUCKET).ensure_bucket()
-        db.upgrade(self.database_url)
         return {
             "PHR_INSTANCE_DIR": str(self.dir),
             "PHR_SECRET_KEY": self.secret_key(),

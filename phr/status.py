@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify, render_template
 from sqlalchemy import text
 
 from . import db, services
-from .ledger import ChainError
+from .ledger import VERSION, ChainError
 
 bp = Blueprint("status", __name__)
 
@@ -29,13 +29,19 @@ def check_chain() -> dict:
     chain = services.ledger()
     try:
         code = chain.rpc("eth_getCode", [chain.address, "latest"]) if chain.address else "0x"
+        deployed = code not in ("0x", "0x0")
+        version = chain.deployed_version() if deployed else None
+        error = ("no contract deployed at the configured address" if not deployed else
+                 f"the registry is {version}, not {VERSION}: run python -m phr.deploy (docs/operations.md)"
+                 if version != VERSION else None)
         return {
-            "ok": code not in ("0x", "0x0"),
+            "ok": error is None,
             "chain_id": chain.chain_id(),
             "latest_block": chain.block_number(),
             "signer_count": len(chain.signers()),
             "contract_address": chain.address,
-            **({} if code not in ("0x", "0x0") else {"error": "no contract deployed at the configured address"}),
+            "contract_version": version,
+            **({"error": error} if error else {}),
         }
     except ChainError as exc:
         return {"ok": False, "contract_address": chain.address, "error": str(exc)}

@@ -2,84 +2,99 @@
 
 Needs no platform account and no database — only the exported FHIR bundle,
 its proof file and any JSON-RPC endpoint of the chain. It recomputes the
-bundle's SHA-256 and checks it, the record id and the owner against the
-registry contract, and that the anchoring transaction sits in the canonical
-block the proof names. Batch proofs (``phr-proof/2``) are checked through the
-owner-signed leaf and its Merkle path up to the batch root (docs/anchoring.md).
-Exit status 0: verified; 1: not verified; 2: usage.
+bundle's commitment — SHA-256(salt || bundle) with the proof's salt
+(``phr-proof/3``), or the plain SHA-256 of proofs from before salting — and
+checks it, the record id and the owner against the registry contract the proof
+names (in the version that contract reports), and that the anchoring
+transaction sits in the canonical block the proof names. Batch proofs
+(``phr-proof/2``, and ``phr-proof/3`` with ``"anchoring": "batch"``) are
+checked through the owner-signed leaf and its Merkle path up to the batch root
+(docs/anchoring.md). Exit status 0: verified; 1: not verified; 2: usage.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
 
-from . import batchproof
+from . import batchproof, commitment
 from .ledger import ChainError, Ledger
+
+FORMATS = ("phr-proof/1", "phr-proof/2", "phr-proof/3")
+
+
+def _digest(bundle: bytes, proof: dict) -> str:
+    """The commitment the proof says was anchored, recomputed from ``bundle`` (and the proof's salt)."""
+    salt = None
+    if proof["format"] == "phr-proof/3" and proof["commitment"] == commitment.SALTED:
+        salt = bytes.fromhex(proof["salt"].removeprefix("0x"))
+    elif proof["format"] == "phr-proof/3" and proof["commitment"] != commitment.PLAIN:
+        raise ValueError(f"unknown commitment {proof['commitment']!r}")
+    return "0x" + commitment.commit(bundle, salt).hex()
+
+
+def _batched(proof: dict) -> bool:
+    return proof["format"] == "phr-proof/2" or proof.get("anchoring") == "batch"
 
 
 def verify(bundle: bytes, proof: dict, rpc_urls: list[str]) -> list[str]:
     """Return the reasons ``bundle`` is NOT verified by ``proof`` on the chain (empty list: verified)."""
-    problems = []
-    digest = "0x" + hashlib.sha256(bundle).hexdigest()
-    if proof.get("format") == "phr-proof/2":
-        return verify_batched(bundle, proof, rpc_urls)
-    if proof.get("format") != "phr-proof/1":
+    if proof.get("format") not in FORMATS:
         return [f"unknown proof format {proof.get('format')!r}"]
+    problems = []
+    digest = _digest(bundle, proof)
     if digest != proof["record_hash"]:
-        problems.append(f"bundle hash {digest} differs from the proof's record hash {proof['record_hash']}")
-    chain = Ledger(rpc_urls, proof["contract_address"])
+        problems.append(f"bundle commitment {digest} differs from the proof's record hash {proof['record_hash']}")
     try:
+        chain = Ledger.for_registry(rpc_urls, proof["contract_address"])
         if chain.chain_id() != proof["chain_id"]:
             return problems + [f"the RPC endpoint serves chain {chain.chain_id()}, the proof is for {proof['chain_id']}"]
-        anchor = chain.get_anchor(bytes.fromhex(proof["record_id"][2:]))
-        if anchor is None:
-            return problems + ["the record id is not anchored on this chain"]
-        if "0x" + anchor.record_hash.hex() != digest:
-            problems.append(f"the chain anchors hash 0x{anchor.record_hash.hex()} for this record, not {digest}")
-        if anchor.owner.lower() != proof["owner"].lower():
-            problems.append(f"the chain names owner {anchor.owner}, the proof {proof['owner']}")
-        if anchor.storage_key != proof["storage_key"]:
-            problems.append("the chain's storage index differs from the proof's")
-        if anchor.block_number != proof["block_number"]:
-            problems.append(f"anchored in block {anchor.block_number}, the proof says {proof['block_number']}")
-        problems += _check_transaction(chain, proof, "anchoring")
+        if proof.get("contract_version", chain.version) != chain.version:
+            return problems + [f"the contract is {chain.version}, the proof says {proof['contract_version']}"]
+        check = _check_batch if _batched(proof) else _check_anchor
+        problems += check(chain, digest, proof)
     except ChainError as exc:
         problems.append(f"chain unreachable: {exc}")
     return problems
 
 
-def verify_batched(bundle: bytes, proof: dict, rpc_urls: list[str]) -> list[str]:
-    """``phr-proof/2``: bundle hash → owner-signed leaf → Merkle path → ``getBatch(root)`` on chain."""
+def _check_anchor(chain: Ledger, digest: str, proof: dict) -> list[str]:
+    """``anchor`` proofs: the registry's anchor for (owner, record id) holds this commitment."""
     problems = []
-    digest = "0x" + hashlib.sha256(bundle).hexdigest()
-    if digest != proof["record_hash"]:
-        problems.append(f"bundle hash {digest} differs from the proof's record hash {proof['record_hash']}")
-    # The leaf is rebuilt from the bundle's own hash, so altered bytes also fail the path below.
+    anchor = chain.get_anchor(bytes.fromhex(proof["record_id"][2:]), proof["owner"])
+    if anchor is None:
+        return ["the record id is not anchored for this owner on this chain"]
+    if "0x" + anchor.record_hash.hex() != digest:
+        problems.append(f"the chain anchors hash 0x{anchor.record_hash.hex()} for this record, not {digest}")
+    if anchor.owner.lower() != proof["owner"].lower():
+        problems.append(f"the chain names owner {anchor.owner}, the proof {proof['owner']}")
+    if anchor.storage_key != proof["storage_key"]:
+        problems.append("the chain's storage index differs from the proof's")
+    if "resources_root" in proof and "0x" + anchor.resources_root.hex() != proof["resources_root"]:
+        problems.append("the chain's resources root differs from the proof's")
+    if anchor.block_number != proof["block_number"]:
+        problems.append(f"anchored in block {anchor.block_number}, the proof says {proof['block_number']}")
+    return problems + _check_transaction(chain, proof, "anchoring")
+
+
+def _check_batch(chain: Ledger, digest: str, proof: dict) -> list[str]:
+    """Batch proofs: commitment → owner-signed leaf → Merkle path → the submitter's ``getBatch(root)`` on chain."""
+    # The leaf is rebuilt from the bundle's own commitment, so altered bytes also fail the path below.
     fields = batchproof.LeafFields(proof["chain_id"], proof["contract_address"], proof["record_id"], digest,
                                    proof["resources_root"], proof["storage_key"], proof["owner"])
     signature = bytes.fromhex(proof["owner_signature"].removeprefix("0x"))
     root = bytes.fromhex(proof["batch_root"].removeprefix("0x"))
     siblings = [bytes.fromhex(h.removeprefix("0x")) for h in proof["merkle_path"]]
-    chain = Ledger(rpc_urls, proof["contract_address"])
-    try:
-        if chain.chain_id() != proof["chain_id"]:
-            return problems + [f"the RPC endpoint serves chain {chain.chain_id()}, the proof is for {proof['chain_id']}"]
-        batch = chain.get_batch(root)
-        if batch is None:
-            return problems + [f"no batch is anchored under root {proof['batch_root']} on this chain"]
-        problems += batchproof.check(fields, signature, int(proof["leaf_index"]), batch.count, siblings, root)
-        if batch.block_number != proof["block_number"]:
-            problems.append(f"the batch was anchored in block {batch.block_number}, the proof says "
-                            f"{proof['block_number']}")
-        if batch.submitter.lower() != proof["batch_submitter"].lower():
-            problems.append(f"the chain names submitter {batch.submitter}, the proof {proof['batch_submitter']}")
-        problems += _check_transaction(chain, proof, "batch")
-    except ChainError as exc:
-        problems.append(f"chain unreachable: {exc}")
-    return problems
+    batch = chain.get_batch(root, proof["batch_submitter"])
+    if batch is None:
+        return [f"no batch is anchored under root {proof['batch_root']} on this chain"]
+    problems = batchproof.check(fields, signature, int(proof["leaf_index"]), batch.count, siblings, root)
+    if batch.block_number != proof["block_number"]:
+        problems.append(f"the batch was anchored in block {batch.block_number}, the proof says {proof['block_number']}")
+    if batch.submitter.lower() != proof["batch_submitter"].lower():
+        problems.append(f"the chain names submitter {batch.submitter}, the proof {proof['batch_submitter']}")
+    return problems + _check_transaction(chain, proof, "batch")
 
 
 def _check_transaction(chain: Ledger, proof: dict, kind: str) -> list[str]:
@@ -117,9 +132,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  - {p}")
         return 1
     how = (f"signed by {proof['owner']}, leaf {proof['leaf_index']} under batch root {proof['batch_root']}"
-           if proof.get("format") == "phr-proof/2" else f"anchored by {proof['owner']}")
-    print(f"VERIFIED: record {proof['record_id']} (sha256 {proof['record_hash']}) {how}\n"
-          f"  in block {proof['block_number']} ({proof['block_hash']}), tx {proof['tx_hash']}, chain {proof['chain_id']}")
+           if _batched(proof) else f"anchored by {proof['owner']}")
+    print(f"VERIFIED: record {proof['record_id']} (commitment {proof['record_hash']}) {how}\n"
+          f"  in block {proof['block_number']} ({proof['block_hash']}), tx {proof['tx_hash']}, chain {proof['chain_id']}, "
+          f"registry {proof['contract_address']}")
     return 0
 
 

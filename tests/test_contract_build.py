@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = ROOT / "contracts"
 SOURCE = CONTRACTS / "PHRRegistry.sol"
 ARTIFACT = CONTRACTS / "PHRRegistry.json"
+LEGACY_ARTIFACT = CONTRACTS / "PHRRegistryV1.json"  # PHRRegistry/1, kept to read records anchored under it
 COMPILE_JS = CONTRACTS / "compile.js"
 SETUP_HINT = "run `npm ci --prefix contracts` first (installs the pinned solc-js)"
 
@@ -218,13 +219,12 @@ EXPECTED_FUNCTIONS = {
         "nonpayable",
     ),
     "getAnchor": (
-        [("bytes32", "recordId")],
-        [("bytes32", "recordHash"), ("bytes32", "resourcesRoot"), ("address", "owner"),
-         ("address", "author"), ("uint64", "anchoredAt"), ("uint64", "blockNumber"),
-         ("string", "storageKey")],
+        [("address", "owner"), ("bytes32", "recordId")],
+        [("bytes32", "recordHash"), ("bytes32", "resourcesRoot"), ("address", "author"),
+         ("uint64", "anchoredAt"), ("uint64", "blockNumber"), ("string", "storageKey")],
         "view",
     ),
-    "isAnchored": ([("bytes32", "recordId")], [("bool", "")], "view"),
+    "isAnchored": ([("address", "owner"), ("bytes32", "recordId")], [("bool", "")], "view"),
     "grant": (
         [("address", "reader"), ("uint64", "expiresAt"), ("bool", "writable")], [], "nonpayable",
     ),
@@ -233,7 +233,7 @@ EXPECTED_FUNCTIONS = {
     ),
     "revoke": ([("address", "reader")], [], "nonpayable"),
     "revokeRecord": ([("bytes32", "recordId"), ("address", "reader")], [], "nonpayable"),
-    "canRead": ([("address", "reader"), ("bytes32", "recordId")], [("bool", "")], "view"),
+    "canRead": ([("address", "reader"), ("address", "owner"), ("bytes32", "recordId")], [("bool", "")], "view"),
     "canWrite": ([("address", "writer"), ("address", "owner")], [("bool", "")], "view"),
     "grantOf": (
         [("address", "owner"), ("address", "reader")],
@@ -241,20 +241,21 @@ EXPECTED_FUNCTIONS = {
         "view",
     ),
     "recordGrantOf": (
-        [("bytes32", "recordId"), ("address", "reader")],
+        [("address", "owner"), ("bytes32", "recordId"), ("address", "reader")],
         [("uint64", "expiresAt"), ("bool", "active")],
         "view",
     ),
     "logAccess": (
-        [("bytes32", "recordId"), ("uint8", "action"), ("bytes32", "detailHash")], [], "nonpayable",
+        [("address", "owner"), ("bytes32", "recordId"), ("uint8", "action"), ("bytes32", "detailHash")], [],
+        "nonpayable",
     ),
     "anchorBatch": ([("bytes32", "root"), ("uint32", "count")], [], "nonpayable"),
     "getBatch": (
-        [("bytes32", "root")],
-        [("address", "submitter"), ("uint64", "anchoredAt"), ("uint64", "blockNumber"), ("uint32", "count")],
+        [("address", "submitter"), ("bytes32", "root")],
+        [("uint64", "anchoredAt"), ("uint64", "blockNumber"), ("uint32", "count")],
         "view",
     ),
-    "isBatchAnchored": ([("bytes32", "root")], [("bool", "")], "view"),
+    "isBatchAnchored": ([("address", "submitter"), ("bytes32", "root")], [("bool", "")], "view"),
     "version": ([], [("string", "")], "pure"),
 }
 
@@ -281,17 +282,17 @@ EXPECTED_ERRORS = {
     "ZeroRecordId": [],
     "ZeroRecordHash": [],
     "ZeroOwner": [],
-    "AlreadyAnchored": [("bytes32", "recordId")],
+    "AlreadyAnchored": [("address", "owner"), ("bytes32", "recordId")],
     "NotAuthorizedWriter": [("address", "writer"), ("address", "owner")],
-    "UnknownRecord": [("bytes32", "recordId")],
-    "NotOwner": [("bytes32", "recordId")],
+    "NotAuthorizedReader": [("address", "reader"), ("address", "owner"), ("bytes32", "recordId")],
+    "UnknownRecord": [("address", "owner"), ("bytes32", "recordId")],
     "InvalidReader": [("address", "reader")],
     "InvalidExpiry": [("uint64", "expiresAt")],
     "GrantNotFound": [("address", "owner"), ("address", "reader"), ("bytes32", "recordId")],
     "ZeroBatchRoot": [],
     "EmptyBatch": [],
-    "BatchAlreadyAnchored": [("bytes32", "root")],
-    "UnknownBatch": [("bytes32", "root")],
+    "BatchAlreadyAnchored": [("address", "submitter"), ("bytes32", "root")],
+    "UnknownBatch": [("address", "submitter"), ("bytes32", "root")],
 }
 
 
@@ -341,3 +342,13 @@ def test_no_admin_or_self_destruct_in_source():
     for banned in ("selfdestruct", "delegatecall", "onlyOwner", "constructor", "tx.origin", "assembly"):
         assert banned not in code, banned
     assert "pragma solidity ^" not in code and "pragma solidity >" not in code
+
+
+def test_legacy_v1_artifact_is_kept_unchanged_for_records_anchored_under_it():
+    # PHRRegistry.sol at 3f3d44e compiled with the same pinned solc; a deployment moved to version 2 still
+    # reads (never writes) its old registry with this ABI (phr.ledger picks it by the contract's version()).
+    legacy = json.loads(LEGACY_ARTIFACT.read_text(encoding="utf-8"))
+    assert legacy["sourceSha256"] == "f09fdc9ef1f6422b18befca74492233ab85b3c699eafc04100d331b25fee5462"
+    assert hashlib.sha256(LEGACY_ARTIFACT.read_bytes()).hexdigest() == "5823008dab82a5f46f54b322541a39e574601fd0216fdc32492fb41493dbac68"
+    get_anchor = _entries(legacy["abi"], "function")["getAnchor"]
+    assert [i["type"] for i in get_anchor["inputs"]] == ["bytes32"]

@@ -178,13 +178,13 @@ def may_see(chain: Ledger, user: User, event: AnchoredEvent) -> bool:
     if event.owner == to_checksum_address(user.eth_address):
         return True
     if user.role == "doctor":
-        return chain.can_read(user.eth_address, bytes.fromhex(event.record_id))
+        return chain.can_read(user.eth_address, bytes.fromhex(event.record_id), event.owner)
     return False
 
 
 def _visible(event: AnchoredEvent, viewer: User) -> VisibleAnchor:
     dbs = db.session()
-    record = dbs.get(Record, event.record_id)
+    record = dbs.scalar(select(Record).where(Record.anchor_id == event.record_id))
     owner = dbs.execute(select(User).where(User.eth_address == event.owner)).scalar_one_or_none()
     return VisibleAnchor(
         event=event,

@@ -44,9 +44,15 @@ class ChainJob(Base):
 class Record(Base):
     """One uploaded or doctor-written FHIR bundle, stored encrypted under ``storage_key``.
 
-    ``id`` is the on-chain record id (32 random bytes, hex); ``sha256`` the hash
-    of the canonical bundle bytes and ``resources_root`` the Merkle root of its
-    salted entries, both anchored on chain.
+    ``id`` is the record's own id (32 random bytes, hex; also its ``Bundle.id``)
+    and ``anchor_id`` the id it is anchored under — the same, unless that id was
+    taken on chain and the record was re-anchored under a fresh one.
+    ``sha256`` is the anchored commitment SHA-256(``salt`` || canonical bundle
+    bytes) (plain SHA-256 for records from before salting, whose ``salt`` is
+    None) and ``resources_root`` the Merkle root of its salted entries; both are
+    cached here, never trusted: pages and proofs recompute them from the bytes
+    and compare with the chain. ``contract_address`` names the registry the
+    record is anchored in.
     """
 
     __tablename__ = "records"
@@ -64,6 +70,9 @@ class Record(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     # Batch mode only: the owner's EIP-191 signature over the leaf fields (see phr.batchproof).
     owner_signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    salt: Mapped[str | None] = mapped_column(String(64))
+    contract_address: Mapped[str | None] = mapped_column(String(42))
+    anchor_id: Mapped[str] = mapped_column(String(64), index=True, unique=True)
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])

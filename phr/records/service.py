@@ -8,10 +8,9 @@ object is deleted again.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
@@ -19,12 +18,12 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
-from .. import batchproof, db, merkle, services, vault
-from ..anchoring import sign_and_enqueue
+from .. import batchproof, commitment, db, merkle, services, vault
+from ..anchoring import ID_TAKEN, sign_and_enqueue
 from ..custody import KeyBundle
 from ..fhirbundle import canonical_bytes, validate_bundle
 from ..importer import ImportRejected, Note, import_file
-from ..ledger import ChainError
+from ..ledger import Anchor, Batch, ChainError, Ledger
 from ..models import User
 from ..storage import ObjectMissing, StorageError
 from .models import AnchorBatch, BatchMember, ChainJob, PendingUpload, Record, RecordKey
@@ -168,8 +167,9 @@ def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: 
                   readers: list[User] = ()) -> Record:
     """Seal ``bundle`` for owner, author and ``readers``, store it, and commit the record with its signed anchor tx.
 
-    The bundle gets the record id as ``Bundle.id`` (random, so its hash cannot be
-    guessed from known content) and is validated before anything is stored.
+    The bundle gets the record id as ``Bundle.id`` and is validated before
+    anything is stored; what is anchored is a salted commitment to its bytes
+    (:mod:`phr.commitment`), so the chain confirms no guess of its content.
     """
     record_id = secrets.token_bytes(32).hex()
     bundle = dict(bundle, id=record_id)
@@ -182,7 +182,8 @@ def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: 
     root = resources_root(bundle, disclosure_key)
     public_keys = {str(u.id): vault.load_public_pem(u.rsa_public_pem.encode()) for u in (owner, author, *readers)}
     sealed = vault.seal(pack(disclosure_key, canonical), record_aad(record_id), public_keys)
-    digest = hashlib.sha256(canonical).hexdigest()
+    salt = commitment.new_salt()
+    digest = commitment.commit(canonical, salt).hex()
     storage_key = f"records/{secrets.token_hex(16)}"
 
     store = services.storage()
@@ -193,14 +194,15 @@ def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: 
                                    "later.", error=exc)) from None
     session = db.session()
     try:
-        record = Record(id=record_id, owner_id=owner.id, author_id=author.id, source_format=source_format,
-                        sha256=digest, resources_root=root.hex(), storage_key=storage_key, size=len(sealed.ciphertext),
+        chain = services.ledger()
+        record = Record(id=record_id, anchor_id=record_id, owner_id=owner.id, author_id=author.id,
+                        source_format=source_format, sha256=digest, salt=salt.hex(), resources_root=root.hex(),
+                        storage_key=storage_key, size=len(sealed.ciphertext), contract_address=chain.address,
                         resource_count=len(bundle.get("entry", [])))
         session.add(record)
         session.flush()
         for reader_id, wrapped in sealed.wrapped_keys.items():
             session.add(RecordKey(record_id=record_id, user_id=int(reader_id), wrapped_key=wrapped))
-        chain = services.ledger()
         if _batched(owner, author):
             # The owner's consent, signed here in their session; the worker anchors it under a batch root.
             fields = batchproof.LeafFields(services.chain_id(), chain.address, record_id, digest, root.hex(),
@@ -208,9 +210,7 @@ def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: 
             record.owner_signature = batchproof.sign(fields, author_keys.eth_private)
             session.add(BatchMember(record_id=record_id))
         else:
-            sign_and_enqueue(session, chain, author_keys.eth_private, "anchor",
-                             [bytes.fromhex(record_id), bytes.fromhex(digest), root, storage_key, owner.eth_address],
-                             kind="anchor", user_id=author.id, record_id=record_id, chain_id=services.chain_id())
+            _sign_anchor(record, author, author_keys)
         session.commit()
     except BaseException as exc:
         session.rollback()
@@ -219,6 +219,54 @@ def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: 
             raise RecordError(_("The record could not be queued for anchoring: %(error)s", error=exc)) from None
         raise
     return record
+
+
+def _sign_anchor(record: Record, author: User, author_keys: KeyBundle) -> ChainJob:
+    """Queue ``anchor(anchor_id, commitment, resourcesRoot, storageKey, owner)`` signed by the author."""
+    return sign_and_enqueue(db.session(), services.ledger(), author_keys.eth_private, "anchor",
+                            [bytes.fromhex(record.anchor_id), bytes.fromhex(record.sha256),
+                             bytes.fromhex(record.resources_root), record.storage_key, record.owner.eth_address],
+                            kind="anchor", user_id=author.id, record_id=record.id, chain_id=services.chain_id())
+
+
+def anchors_taken(author: User) -> list[ChainJob]:
+    """``author``'s anchor jobs that failed because their record id was taken on chain."""
+    return list(db.session().scalars(
+        select(ChainJob).join(Record, Record.id == ChainJob.record_id)
+        .where(ChainJob.kind == "anchor", ChainJob.status == "failed", ChainJob.last_error == ID_TAKEN,
+               Record.author_id == author.id)))
+
+
+def reanchor_taken(author: User, author_keys: KeyBundle) -> list[Record]:
+    """Re-sign, under a fresh id, the anchors of ``author``'s records whose id was taken on chain.
+
+    The worker cannot do it alone: only the author's key, unlocked in their
+    session, can sign an anchor. So the worker marks the failed job
+    (:data:`phr.anchoring.ID_TAKEN`) and the author's next visit calls this.
+    The commitment and resources root are recomputed from the decrypted bytes
+    (never taken from the database) and the storage key is unchanged; only the
+    on-chain id is new (``Bundle.id`` keeps the record's own id). A record the
+    author cannot open stays failed.
+    """
+    session = db.session()
+    records = []
+    for job in anchors_taken(author):
+        record = session.get(Record, job.record_id)
+        try:
+            disclosure, canonical = _decrypt(record, author, author_keys)
+        except (StorageError, vault.VaultError, ValueError):
+            continue
+        job.kind = "anchor-taken"  # kept as history; the record's anchor job is the new one
+        session.flush()
+        record.sha256 = commitment.commit(canonical, salt_of(record)).hex()
+        record.resources_root = resources_root(json.loads(canonical), disclosure).hex()
+        record.anchor_id = secrets.token_bytes(32).hex()
+        record.contract_address = services.ledger().address
+        _sign_anchor(record, author, author_keys)
+        records.append(record)
+    if records:
+        session.commit()
+    return records
 
 
 def _batched(owner: User, author: User) -> bool:
@@ -284,7 +332,12 @@ def load_record_for(user: User, record_id: str) -> Record:
 
 @dataclass(frozen=True)
 class Integrity:
-    """The verdict of recomputing a record's hash and comparing it with the chain."""
+    """The verdict of recomputing a record's commitment and comparing it with the chain.
+
+    ``anchor`` / ``batch`` are what the chain holds for a verified record (a
+    proof is built from them, never from the database); ``database_hash`` is set
+    when the platform's database disagrees with the chain and the content.
+    """
 
     state: str  # verified | modified | pending | unverifiable | missing
     message: str
@@ -294,6 +347,9 @@ class Integrity:
     tx_hash: str | None = None
     anchored_at: datetime | None = None
     hash_label: str = "SHA-256"
+    database_hash: str | None = None
+    anchor: Anchor | None = field(default=None, repr=False)
+    batch: Batch | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -311,30 +367,61 @@ class Opened:
     disclosure_key: bytes | None = field(default=None, repr=False)
 
 
-def open_record(record: Record, user: User, keys: KeyBundle) -> Opened:
-    """Fetch, decrypt and verify ``record`` for ``user``; tampering is reported, never raised or hidden."""
+def registry(record: Record) -> Ledger:
+    """The chain client for the registry ``record`` is anchored in (a version-1 one for older records)."""
+    return services.ledger().at(record.contract_address)
+
+
+def salt_of(record: Record) -> bytes | None:
+    """The record's commitment salt (None for records anchored before salting)."""
+    return bytes.fromhex(record.salt) if record.salt else None
+
+
+def _decrypt(record: Record, user: User, keys: KeyBundle) -> tuple[bytes, bytes]:
+    """(disclosure key, canonical bundle bytes) of ``record`` as ``user`` opens it.
+
+    Raises ``ObjectMissing`` / ``StorageError`` from the store, ``VaultError`` or ``ValueError`` if it fails
+    authentication.
+    """
     wrapped = db.session().scalar(select(RecordKey.wrapped_key).where(RecordKey.record_id == record.id,
                                                                       RecordKey.user_id == user.id))
+    ciphertext = services.storage().get(record.storage_key)
+    return unpack(vault.open_sealed(ciphertext, wrapped, keys.rsa_private, record_aad(record.id)))
+
+
+def open_record(record: Record, user: User, keys: KeyBundle) -> Opened:
+    """Fetch, decrypt and verify ``record`` for ``user``; tampering is reported, never raised or hidden."""
     try:
-        ciphertext = services.storage().get(record.storage_key)
+        disclosure, canonical = _decrypt(record, user, keys)
+        bundle = json.loads(canonical)
     except ObjectMissing:
         return Opened(record, Integrity("missing", "MISSING: the stored object for this record is gone."))
     except StorageError as exc:
         return Opened(record, Integrity("unverifiable", f"The object store is unreachable ({exc}); try again later."))
-    try:
-        disclosure, canonical = unpack(vault.open_sealed(ciphertext, wrapped, keys.rsa_private, record_aad(record.id)))
     except (vault.VaultError, ValueError):
-        return Opened(record, _compare(record, None))
-    return Opened(record, _compare(record, hashlib.sha256(canonical).hexdigest()), canonical, json.loads(canonical),
+        return Opened(record, _compare(record, None, None))
+    computed = commitment.commit(canonical, salt_of(record)).hex()
+    return Opened(record, _compare(record, computed, resources_root(bundle, disclosure).hex()), canonical, bundle,
                   disclosure)
 
 
-def _compare(record: Record, computed: str | None) -> Integrity:
+def _compare(record: Record, computed: str | None, computed_root: str | None) -> Integrity:
+    """Commitment and resources root recomputed from the bytes vs the chain, then vs the database's copies."""
     if record.batch_member is not None:
-        return _compare_batched(record, computed)
+        integrity = _compare_batched(record, computed, computed_root)
+    else:
+        integrity = _compare_anchor(record, computed, computed_root)
+    if integrity.ok and (record.sha256 != computed or record.resources_root != computed_root):
+        return replace(integrity, state="modified", database_hash=record.sha256, anchor=None, batch=None,
+                       message="MODIFIED: the platform's database holds a different hash or resources root for "
+                       "this record than the chain and its content; no proof is issued until it is repaired.")
+    return integrity
+
+
+def _compare_anchor(record: Record, computed: str | None, computed_root: str | None) -> Integrity:
     job = record.anchor_job
     try:
-        anchor = services.ledger().get_anchor(bytes.fromhex(record.id))
+        anchor = registry(record).get_anchor(bytes.fromhex(record.anchor_id), record.owner.eth_address)
     except ChainError as exc:
         return Integrity("unverifiable", f"Could not reach the chain to verify this record ({exc}).", computed)
     if computed is None:
@@ -344,19 +431,21 @@ def _compare(record: Record, computed: str | None) -> Integrity:
         state = job.status if job else "missing"
         return Integrity("pending", f"Not anchored yet ({state}); it cannot be verified until it is.", computed)
     chain_hash = anchor.record_hash.hex()
-    if chain_hash != computed or anchor.storage_key != record.storage_key or anchor.owner != record.owner.eth_address:
+    if (chain_hash != computed or anchor.resources_root.hex() != computed_root
+            or anchor.storage_key != record.storage_key or anchor.owner != record.owner.eth_address):
         return Integrity("modified", "MODIFIED: stored content does not match the chain.", computed, chain_hash,
                          anchor.block_number)
     return Integrity("verified", "Verified against the chain.", computed, chain_hash, anchor.block_number,
-                     job.tx_hash if job else None, datetime.fromtimestamp(anchor.anchored_at, timezone.utc))
+                     job.tx_hash if job else None, datetime.fromtimestamp(anchor.anchored_at, timezone.utc),
+                     anchor=anchor)
 
 
-def _compare_batched(record: Record, computed: str | None) -> Integrity:
-    """Recomputed hash → owner-signed leaf → Merkle path → the batch root on chain (``getBatch``)."""
+def _compare_batched(record: Record, computed: str | None, computed_root: str | None) -> Integrity:
+    """Recomputed commitment → owner-signed leaf → Merkle path → the batch root on chain (``getBatch``)."""
     if computed is None:
         return Integrity("modified", "MODIFIED: the stored content fails authentication — it was altered or "
-                         "replaced after upload.", None, record.sha256, hash_label="SHA-256 (batch leaf)")
-    return batch_integrity(record, computed)
+                         "replaced after upload.", None, None, hash_label="SHA-256 (batch leaf)")
+    return batch_integrity(record, computed, resources_root=computed_root)
 
 
 def batch_integrity(record: Record, computed: str, *, record_hash: str | None = None,
@@ -364,9 +453,9 @@ def batch_integrity(record: Record, computed: str, *, record_hash: str | None = 
     """Verify a batch-anchored record's leaf, rebuilt from ``record_hash`` (default ``computed``) and
     ``resources_root`` (default the stored one), up its Merkle path to the batch root on chain.
 
-    A doctor's redacted copy cannot recompute the bundle hash, so sharing passes the
-    stored hash and the resources root it recomputed from the visible entries and
-    their withheld leaves; the owner's signature covers both.
+    A doctor's redacted copy cannot recompute the bundle's commitment, so sharing
+    passes the stored one and the resources root it recomputed from the visible
+    entries and their withheld leaves; the owner's signature covers both.
     """
     member = record.batch_member
     batch = member.batch
@@ -374,27 +463,29 @@ def batch_integrity(record: Record, computed: str, *, record_hash: str | None = 
         state = batch.job.status if batch else "waiting for the next batch"
         return Integrity("pending", f"Not anchored yet ({state}); it cannot be verified until it is.", computed,
                          hash_label=label)
+    chain = registry(record)
     try:
-        on_chain = services.ledger().get_batch(bytes.fromhex(batch.root))
+        on_chain = chain.get_batch(bytes.fromhex(batch.root), batch.job.sender)
     except ChainError as exc:
         return Integrity("unverifiable", f"Could not reach the chain to verify this record ({exc}).", computed,
                          hash_label=label)
-    if on_chain is None:
+    if on_chain is None or on_chain.submitter.lower() != batch.job.sender.lower():
         return Integrity("modified", "MODIFIED: the chain holds no batch under this record's root.", computed,
                          None, hash_label=label)
     siblings = [bytes.fromhex(h) for h in json.loads(member.merkle_path)]
-    fields = batchproof.LeafFields(services.chain_id(), services.ledger().address, record.id, record_hash or computed,
+    leaf_hash = record_hash or computed
+    fields = batchproof.LeafFields(services.chain_id(), chain.address, record.anchor_id, leaf_hash,
                                    resources_root or record.resources_root, record.storage_key,
                                    record.owner.eth_address)
     problems = batchproof.check(fields, record.owner_signature or b"", member.leaf_index, on_chain.count, siblings,
                                 bytes.fromhex(batch.root))
     if problems:
         return Integrity("modified", "MODIFIED: stored content does not match the chain (" + "; ".join(problems)
-                         + ").", computed, record.sha256, on_chain.block_number, hash_label=label)
+                         + ").", computed, leaf_hash, on_chain.block_number, hash_label=label)
     return Integrity("verified", f"Verified against the chain: signed by the owner, leaf {member.leaf_index + 1} of "
-                     f"{on_chain.count} under batch root 0x{batch.root}.", computed, record.sha256,
+                     f"{on_chain.count} under batch root 0x{batch.root}.", computed, leaf_hash,
                      on_chain.block_number, batch.job.tx_hash,
-                     datetime.fromtimestamp(on_chain.anchored_at, timezone.utc), label)
+                     datetime.fromtimestamp(on_chain.anchored_at, timezone.utc), label, batch=on_chain)
 
 
 def anchor_job(record: Record) -> ChainJob | None:
@@ -435,38 +526,57 @@ def anchor_state(record: Record) -> AnchorState:
     return AnchorState("queued", f"Queued for anchoring{waiting}", False, job)
 
 
-def proof_for(record: Record) -> dict:
-    """The proof file: everything an outsider needs to check the bundle against the chain."""
-    job = anchor_job(record)
-    if job is None or job.status != "confirmed":
+PROOF_FORMAT = "phr-proof/3"
+
+
+def proof_for(opened: Opened) -> dict:
+    """The proof file for an opened record: what the chain holds, checked against the decrypted bytes.
+
+    Issued only when the recomputed commitment matches the chain (and the
+    database agrees); every anchored value in it is read from the chain, and
+    the salt lets whoever holds the bundle recompute the commitment offline.
+    """
+    record, integrity = opened.record, opened.integrity
+    if integrity.state == "pending":
         raise RecordError(_("This record is not anchored yet; its proof will be available once it is."))
+    if not integrity.ok:
+        raise RecordError(_("No proof is issued for this record: it does not verify against the chain."))
+    chain = registry(record)
+    job = anchor_job(record)
+    receipt = chain.receipt(job.tx_hash)
+    if receipt is None or receipt["status"] != 1 or receipt["blockNumber"] != integrity.block_number:
+        raise RecordError(_("No proof is issued for this record: its anchoring transaction is not where the "
+                            "chain's anchor says."))
+    salt = salt_of(record)
     proof = {
-        "format": "phr-proof/1",
-        "record_id": "0x" + record.id,
-        "record_hash": "0x" + record.sha256,
-        "resources_root": "0x" + record.resources_root,
-        "hash_algorithm": "sha256",
+        "format": PROOF_FORMAT,
+        "contract_address": chain.address,
+        "contract_version": chain.version,
         "chain_id": services.chain_id(),
-        "contract_address": services.ledger().address,
-        "tx_hash": job.tx_hash,
-        "block_number": job.block_number,
-        "block_hash": job.block_hash,
+        "record_id": "0x" + record.anchor_id,
+        "commitment": commitment.scheme(salt),
+        "salt": "0x" + salt.hex() if salt else None,
+        "record_hash": "0x" + integrity.computed_hash,
         "owner": record.owner.eth_address,
         "storage_key": record.storage_key,
-        "anchored_at": job.mined_at.isoformat() if job.mined_at else None,
+        "tx_hash": job.tx_hash,
+        "block_number": receipt["blockNumber"],
+        "block_hash": receipt["blockHash"].to_0x_hex(),
+        "anchored_at": integrity.anchored_at.isoformat(),
     }
-    member = record.batch_member
-    if member is not None:  # anchored in a Merkle batch: the leaf's signature and path lead to the batch root
-        proof |= {
-            "format": "phr-proof/2",
-            "owner_signature": "0x" + record.owner_signature.hex(),
-            "batch_root": "0x" + member.batch.root,
-            "batch_count": member.batch.count,
-            "leaf_index": member.leaf_index,
-            "merkle_path": ["0x" + h for h in json.loads(member.merkle_path)],
-            "batch_submitter": job.sender,
-        }
-    return proof
+    if integrity.anchor is not None:
+        return proof | {"anchoring": "record", "resources_root": "0x" + integrity.anchor.resources_root.hex()}
+    member, batch = record.batch_member, integrity.batch
+    return proof | {  # anchored in a Merkle batch: the leaf's signature and path lead to the batch root
+        "anchoring": "batch",
+        "resources_root": "0x" + record.resources_root,  # covered by the owner's signature in the verified leaf
+        "owner_signature": "0x" + record.owner_signature.hex(),
+        "batch_root": "0x" + batch.root.hex(),
+        "batch_count": batch.count,
+        "leaf_index": member.leaf_index,
+        "merkle_path": ["0x" + h for h in json.loads(member.merkle_path)],
+        "batch_submitter": batch.submitter,
+    }
 
 
 def _now() -> datetime:

@@ -39,11 +39,18 @@ def _too_large(_exc):
     return render_template("records/error.html", message=message), 413
 
 
+def _reanchor_taken() -> None:
+    """The author's visit re-signs anchors whose id was taken on chain (only their unlocked key can)."""
+    if service.anchors_taken(current_user):
+        service.reanchor_taken(current_user, current_keys())
+
+
 @bp.get("/")
 @role_required("patient")
 def timeline():
     # Cost follows what is shown, not what is stored: one page of rows, and the merged view on page 1 only.
     page = max(request.args.get("page", 1, type=int) or 1, 1)
+    _reanchor_taken()
     records, older = service.records_page(current_user, page, TIMELINE_PAGE)
     shown = records[:TIMELINE_RECORDS] if page == 1 else []
     keys = current_keys() if shown else None
@@ -112,6 +119,7 @@ def discard(staged_id: str):
 @role_required("patient")
 def detail(record_id: str):
     record = service.load_record_for(current_user, record_id)
+    _reanchor_taken()
     keys = current_keys()
     opened = service.open_record(record, current_user, keys)
     view = _view(opened)
@@ -142,6 +150,7 @@ def export_bundle(record_id: str):
 @role_required("patient")
 def export_proof(record_id: str):
     record = service.load_record_for(current_user, record_id)
-    body = json.dumps(service.proof_for(record), indent=2, sort_keys=True) + "\n"
+    opened = service.open_record(record, current_user, current_keys())
+    body = json.dumps(service.proof_for(opened), indent=2, sort_keys=True) + "\n"
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="phr-{record.id[:12]}.proof.json"'})

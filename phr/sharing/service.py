@@ -25,7 +25,7 @@ from .. import db, merkle, services, vault, viewer
 from ..anchoring import sign_and_enqueue
 from ..custody import KeyBundle
 from ..fhirbundle import canonical_bytes
-from ..ledger import ChainError
+from ..ledger import ChainError, Ledger
 from ..models import User
 from ..records import service as records
 from ..records.models import ChainJob, Record, RecordKey
@@ -99,7 +99,7 @@ def grant_access(patient: User, keys: KeyBundle, doctor_id: int, *, record_ids: 
     else:
         for record in covered:
             job = sign_and_enqueue(session, chain, keys.eth_private, "grantRecord",
-                                   [bytes.fromhex(record.id), doctor.eth_address, expiry],
+                                   [bytes.fromhex(record.anchor_id), doctor.eth_address, expiry],
                                    kind="grant", user_id=patient.id, chain_id=chain_id, record_id=record.id)
             grant.grant_job_id = grant.grant_job_id or job.id
             grant.records.append(GrantRecord(record_id=record.id))
@@ -130,7 +130,7 @@ def revoke_access(patient: User, keys: KeyBundle, grant_id: int) -> Grant:
     else:
         for gr in grant.records:
             job = sign_and_enqueue(session, chain, keys.eth_private, "revokeRecord",
-                                   [bytes.fromhex(gr.record_id), doctor.eth_address],
+                                   [bytes.fromhex(session.get(Record, gr.record_id).anchor_id), doctor.eth_address],
                                    kind="revoke", user_id=patient.id, chain_id=chain_id, record_id=gr.record_id)
             _event(patient, patient, "revoke", subject=doctor, record=session.get(Record, gr.record_id), job=job)
     grant.revoked_at = _now()
@@ -509,9 +509,10 @@ def load_shared_record(doctor: User, record_id: str) -> Record:
             # Batch-anchored records (docs/anchoring.md), and records whose own anchor is not mined yet (a visit
             # the doctor just added), are unknown to the contract by id, so canRead would say no: their readers
             # need the owner-wide grant, checked on chain with grantOf(owner, reader).
-            allowed = services.ledger().grant_of(record.owner.eth_address, doctor.eth_address)[2]
+            allowed = records.registry(record).grant_of(record.owner.eth_address, doctor.eth_address)[2]
         else:
-            allowed = services.ledger().can_read(doctor.eth_address, bytes.fromhex(record.id))
+            allowed = records.registry(record).can_read(doctor.eth_address, bytes.fromhex(record.anchor_id),
+                                                        record.owner.eth_address)
     except ChainError:
         raise SharingError(_("The chain is unreachable, so your access cannot be checked right now. "
                              "Please try again shortly.")) from None
@@ -568,7 +569,7 @@ def _verify_share(record: Record, payload: dict) -> records.Opened:
         return records.Opened(record, integrity, canonical_bytes(bundle) if shown else None,
                               bundle if shown else None)
     try:
-        anchor = services.ledger().get_anchor(bytes.fromhex(record.id))
+        anchor = records.registry(record).get_anchor(bytes.fromhex(record.anchor_id), record.owner.eth_address)
     except ChainError as exc:
         return records.Opened(record, records.Integrity("unverifiable", f"Could not reach the chain ({exc})."))
     canonical = canonical_bytes(bundle)
@@ -667,9 +668,12 @@ def log_read(doctor: User, keys: KeyBundle, record: Record, action: str = "read"
     """Record that ``doctor`` read ``record``: a DB row now, and an AccessLogged event on chain signed by the doctor."""
     session = db.session()
     job = None
-    if record.batch_member is None:  # logAccess reverts UnknownRecord for batch-anchored records: DB row only
-        job = sign_and_enqueue(session, services.ledger(), keys.eth_private, "logAccess",
-                               [bytes.fromhex(record.id), ACTION_CODES[action], hashlib.sha256(b"").digest()],
+    chain = services.ledger()
+    # logAccess reverts UnknownRecord for batch-anchored records, and only the current registry takes it: DB row only
+    if record.batch_member is None and records.registry(record) is chain:
+        job = sign_and_enqueue(session, chain, keys.eth_private, "logAccess",
+                               [record.owner.eth_address, bytes.fromhex(record.anchor_id), ACTION_CODES[action],
+                                hashlib.sha256(b"").digest()],
                                kind="log", user_id=doctor.id, chain_id=services.chain_id(), record_id=record.id)
     event = _event(record.owner, doctor, action, record=record, job=job)
     session.commit()
@@ -702,18 +706,47 @@ class ChainEvent:
 
 def unlogged_chain_events(patient: User) -> list[ChainEvent]:
     """Grants, revocations and reads on chain for the patient whose transaction is missing from the
-    platform's access log — evidence that someone removed log rows. Raises ``ChainError`` if unreachable."""
-    contract = services.ledger().contract
+    platform's access log — evidence that someone removed log rows. Raises ``ChainError`` if unreachable.
+
+    Every registry holding the patient's records is read. Version 2 lets only the
+    owner or a live grantee log an access; in a version-1 registry anyone could,
+    so its reads count only when the chain's own grants allowed the actor then.
+    """
     logged = set(db.session().scalars(select(ChainJob.tx_hash).join(AccessEvent, AccessEvent.job_id == ChainJob.id)
                                       .where(AccessEvent.owner_id == patient.id)))
+    chain = services.ledger()
+    addresses = set(db.session().scalars(select(Record.contract_address).where(Record.owner_id == patient.id)))
     found = []
-    for event, actor in ((contract.events.Granted, "owner"), (contract.events.Revoked, "owner"),
-                         (contract.events.AccessLogged, "actor")):
-        for log in event().get_logs(from_block=0, argument_filters={"owner": patient.eth_address}):
-            tx = log["transactionHash"].to_0x_hex()
-            if tx not in logged:
-                found.append(ChainEvent(log["event"], log["args"][actor], tx, log["blockNumber"]))
+    for registry in {chain.at(a) for a in addresses} | {chain}:
+        found += [e for e in _chain_events(registry, patient) if e.tx_hash not in logged]
     return sorted(found, key=lambda e: e.block_number, reverse=True)
+
+
+def _chain_events(chain: Ledger, patient: User) -> list[ChainEvent]:
+    """The patient's Granted, Revoked and (allowed) AccessLogged events in one registry."""
+    contract, owner = chain.contract, patient.eth_address
+    grants = [log for event in (contract.events.Granted, contract.events.Revoked)
+              for log in event().get_logs(from_block=0, argument_filters={"owner": owner})]
+    reads = contract.events.AccessLogged().get_logs(from_block=0, argument_filters={"owner": owner})
+    if chain.legacy:
+        reads = [log for log in reads if _allowed_then(chain, grants, log)]
+    return [ChainEvent(log["event"], log["args"]["actor" if log["event"] == "AccessLogged" else "owner"],
+                       log["transactionHash"].to_0x_hex(), log["blockNumber"]) for log in [*grants, *reads]]
+
+
+def _allowed_then(chain: Ledger, grants: list, read) -> bool:
+    """Whether the owner's grant events let ``read``'s actor read its record when it was logged (version 1)."""
+    actor, owner = read["args"]["actor"], read["args"]["owner"]
+    if actor == owner:
+        return True
+    at = (read["blockNumber"], read["logIndex"])
+    live = {}  # record id (zero: owner-wide) -> expiresAt of the latest grant to the actor, None once revoked
+    for log in sorted(grants, key=lambda g: (g["blockNumber"], g["logIndex"])):
+        if log["args"]["reader"] == actor and (log["blockNumber"], log["logIndex"]) < at:
+            live[log["args"]["recordId"]] = log["args"]["expiresAt"] if log["event"] == "Granted" else None
+    timestamp = chain.block(read["blockNumber"]).timestamp
+    return any(expires is not None and (expires == 0 or timestamp < expires)
+               for rid, expires in live.items() if rid in (b"\0" * 32, read["args"]["recordId"]))
 
 
 def _now() -> datetime:

@@ -195,6 +195,8 @@ def patients():
 @_read_started_here
 def patient(patient_id: int):
     keys = current_keys()
+    if records.anchors_taken(current_user):  # the doctor's visits whose anchor id was taken on chain
+        records.reanchor_taken(current_user, keys)
     opened = [service.open_shared(r, current_user, keys) for r in service.readable_records(current_user, patient_id)
               if service.may_read(current_user, r)]
     views = [viewer.build_view(o.bundle, record_id=o.record.id, author=o.record.author.display_name)

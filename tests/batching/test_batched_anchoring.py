@@ -40,7 +40,8 @@ def test_batch_uploads_anchor_in_one_transaction_and_each_verifies(patient, batc
         assert "Verified against the chain: signed by the owner" in page and "MODIFIED" not in page
         assert f"block {job.block_number}" in patient.client.get(f"/records/{rid}/status").get_data(as_text=True)
         proof = patient.client.get(f"/records/{rid}/proof.json").get_json()
-        assert proof["format"] == "phr-proof/2" and proof["batch_root"] == "0x" + batch.root
+        assert proof["format"] == "phr-proof/3" and proof["anchoring"] == "batch"  # salted (issue 14, item 7)
+        assert proof["batch_root"] == "0x" + batch.root
         assert proof["tx_hash"] == job.tx_hash and proof["batch_count"] == len(ids) + 1
     # The timeline lists them as anchored, and the merged view still decrypts them.
     assert patient.client.get("/records/").get_data(as_text=True).count(f"Anchored in block {job.block_number}") == 4

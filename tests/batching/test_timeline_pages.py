@@ -19,7 +19,7 @@ def insert_records(app, email: str, n: int) -> list[str]:
         ids = []
         for i in range(n):
             rid = secrets.token_hex(32)
-            session.add(Record(id=rid, owner_id=user.id, author_id=user.id, source_format="fhir-json",
+            session.add(Record(id=rid, anchor_id=rid, owner_id=user.id, author_id=user.id, source_format="fhir-json",
                                sha256=secrets.token_hex(32), resources_root="00" * 32,
                                storage_key=f"records/absent-{rid[:32]}", size=1, resource_count=1,
                                created_at=base + timedelta(minutes=i)))

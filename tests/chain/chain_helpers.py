@@ -96,7 +96,7 @@ def save_record(app, owner_email: str, anchored: Anchored):
     with app.app_context():
         dbs = db.session()
         user = dbs.execute(select(User).where(User.email == owner_email)).scalar_one()
-        dbs.add(Record(id=anchored.record_id, owner_id=user.id, author_id=user.id, source_format="fhir",
+        dbs.add(Record(id=anchored.record_id, anchor_id=anchored.record_id, owner_id=user.id, author_id=user.id, source_format="fhir",
                        sha256=anchored.record_hash, resources_root="00" * 32, storage_key=anchored.storage_key,
                        size=1, resource_count=1,
                        created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)))

@@ -23,7 +23,7 @@ def test_chain_seals_and_anchors_with_a_signer_down_and_the_node_catches_up(own_
     start = net.block_number(0)
     net.wait_for_block(start + 3, index=0, timeout=20)
     anchored = anchor_record(ledger, key, address)
-    assert ledger.get_anchor(bytes.fromhex(anchored.record_id)).storage_key == anchored.storage_key
+    assert ledger.get_anchor(bytes.fromhex(anchored.record_id), address).storage_key == anchored.storage_key
     head = net.block_number(0)
     assert stopped.address not in {ledger.block(n).sealer for n in range(start + 2, head + 1)}
     html = patient.client.get(f"/blocks/{anchored.block_number}").get_data(as_text=True)

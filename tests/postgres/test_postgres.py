@@ -56,7 +56,7 @@ def test_concurrent_uploads_by_one_user_get_distinct_nonces(live_app):
     assert len(nonces) == 6 and len(set(nonces)) == 6
     drive_worker(live_app, all_confirmed(live_app))
     with live_app.app_context():
-        assert all(services.ledger().get_anchor(bytes.fromhex(j.record_id)) for j in jobs(live_app))
+        assert all(services.ledger().get_anchor(bytes.fromhex(j.record_id), j.sender) for j in jobs(live_app))
 
 
 def test_parallel_wrong_logins_get_at_most_five_password_checks_on_postgresql(app):

@@ -122,7 +122,8 @@ def test_app_workers_killed_mid_upload_lose_nothing(live_app, sweep):
     drive_worker(live_app, all_confirmed(live_app), timeout=120)
     with live_app.app_context():
         chain = services.ledger()
-        verified = [r for r in records if chain.get_anchor(bytes.fromhex(r.id)).record_hash.hex() == r.sha256]
+        verified = [r for r in db.session().scalars(select(Record))
+                    if chain.get_anchor(bytes.fromhex(r.anchor_id), r.owner.eth_address).record_hash.hex() == r.sha256]
     tally(sweep, "faults injected", 2)  # two kill -9 rounds
     tally(sweep, "records uploaded during faults", len(records))
     tally(sweep, "records lost", len(records) - len(verified))

@@ -54,7 +54,7 @@ def test_scenario_upload_is_anchored_and_verified(patient, live_app):
     assert f"Verified: block {job.block_number}" in page and job.tx_hash in page
     with live_app.app_context():
         record = db.session().get(Record, record_id)
-        anchor = services.ledger().get_anchor(bytes.fromhex(record_id))
+        anchor = services.ledger().get_anchor(bytes.fromhex(record_id), record.owner.eth_address)
         assert anchor.record_hash.hex() == record.sha256
         assert anchor.owner == record.owner.eth_address == anchor.author
         assert anchor.storage_key == record.storage_key
@@ -76,7 +76,10 @@ def test_export_is_the_anchored_bytes_and_proof_names_the_chain(patient, live_ap
     bundle = patient.client.get(f"/records/{record_id}/bundle.json")
     proof = patient.client.get(f"/records/{record_id}/proof.json").get_json()
     assert bundle.mimetype == "application/fhir+json"
-    assert "0x" + hashlib.sha256(bundle.data).hexdigest() == proof["record_hash"]
+    # The anchored commitment is salted (issue 14, item 7): the proof carries the salt that recomputes it.
+    assert proof["commitment"] == "sha256(salt||bundle)" and proof["format"] == "phr-proof/3"
+    assert "0x" + hashlib.sha256(bytes.fromhex(proof["salt"][2:]) + bundle.data).hexdigest() == proof["record_hash"]
+    assert "0x" + hashlib.sha256(bundle.data).hexdigest() != proof["record_hash"]
     assert json.loads(bundle.data)["id"] == record_id
     job = jobs(live_app)[0]
     assert proof | {} == proof and proof["chain_id"] == devnet.chain_id and proof["contract_address"] == registry

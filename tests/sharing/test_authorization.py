@@ -62,7 +62,8 @@ def world(cast):
     cast.settle()
     with app.app_context():
         expired = db.session().query(User).filter_by(email="expired@example.org").one()
-        assert services.ledger().can_read(expired.eth_address, bytes.fromhex(cast.record_id))  # live before expiry
+        assert services.ledger().can_read(expired.eth_address, bytes.fromhex(cast.record_id),
+                                         db.session().get(User, cast.patient_id).eth_address)  # live before expiry
     with app.app_context():
         from phr.sharing.models import Grant
 

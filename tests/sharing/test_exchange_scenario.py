@@ -6,6 +6,7 @@ from web_helpers import DATA
 
 from phr import db, services
 from phr.anchoring import Worker
+from phr.models import User
 from phr.records.models import ChainJob, Record
 from phr.sharing.models import AccessEvent
 
@@ -42,7 +43,7 @@ def test_taiwanese_patient_shares_with_a_philippine_doctor_then_revokes(cast):
     cast.settle()
     with cast.app.app_context():
         record = db.session().get(Record, new_id)
-        anchor = services.ledger().get_anchor(bytes.fromhex(new_id))
+        anchor = services.ledger().get_anchor(bytes.fromhex(new_id), record.owner.eth_address)
         assert record.owner_id == pid and anchor.owner == record.owner.eth_address
         assert anchor.author == record.author.eth_address != anchor.owner
 
@@ -65,7 +66,7 @@ def test_taiwanese_patient_shares_with_a_philippine_doctor_then_revokes(cast):
     with cast.app.app_context():
         chain = services.ledger()
         doctor = db.session().get(Record, new_id).author
-        assert not chain.can_read(doctor.eth_address, bytes.fromhex(cast.record_id))
+        assert not chain.can_read(doctor.eth_address, bytes.fromhex(cast.record_id), db.session().get(User, pid).eth_address)
 
     # Every step is in the patient's access log, with its chain transaction.
     log = cast.patient.client.get("/sharing/log").get_data(as_text=True)

@@ -38,6 +38,15 @@ def cross_site() -> bool:
     return source is not None and not _ours(source)
 
 
+def back(default: str) -> str:
+    """Where a plain form post goes back to: the page it came from (our ``Referer``, path only), else ``default``."""
+    referrer = request.headers.get("Referer")
+    if referrer and _ours(referrer):
+        parts = urlsplit(referrer)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return default
+
+
 def _refuse_foreign_writes() -> None:
     if request.method in UNSAFE_METHODS and cross_site():
         abort(403)

@@ -289,11 +289,6 @@ class HideMarks:
         return "ruled" if (key, kind) in self.ruled else "hidden" if key in self.hidden else "shown"
 
 
-def record_marks(patient: User, keys: KeyBundle, record_id: str) -> HideMarks:
-    """:class:`HideMarks` of one of the patient's records."""
-    return hide_marks(patient, keys, [_open_own(patient, keys, record_id).bundle])
-
-
 def hide_marks(patient: User, keys: KeyBundle, bundles: list[dict]) -> HideMarks:
     """:class:`HideMarks` over the bundles a patient's page shows."""
     rules = hide_rules(patient, keys)

@@ -140,12 +140,9 @@ def show():
 
 
 def _hide_answer(form: HideForm, message: str):
-    if fragment_wanted():
-        marks = service.record_marks(current_user, current_keys(), form.record_id.data)
-        return render_template("records/_hide_button.html", marks=marks, item_record=form.record_id.data,
-                               item_key=form.item.data, kind=form.kind.data)
+    """Plain form posts only: the buttons sit inside record content, where htmx is disabled (hx-disable)."""
     flash(message, "info")
-    return redirect(url_for("records.detail", record_id=form.record_id.data), 303)
+    return redirect(origin.back(url_for("records.detail", record_id=form.record_id.data)), 303)
 
 
 @bp.post("/hidden/remove")

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
-from .. import batchproof, commitment, db, merkle, services, vault
+from .. import batchproof, clock, commitment, db, merkle, services, vault
 from ..anchoring import ID_TAKEN, sign_and_enqueue
 from ..custody import KeyBundle
 from ..fhirbundle import canonical_bytes, validate_bundle
@@ -110,7 +110,7 @@ def stage_upload(user: User, data: bytes, filename: str | None) -> Staged:
     payload = json.dumps({"summary": summary, "bundle": result.canonical.decode()}).encode()
     sealed = vault.seal(payload, aad, {"owner": vault.load_public_pem(user.rsa_public_pem.encode())})
     session = db.session()
-    session.execute(delete(PendingUpload).where(PendingUpload.created_at < _now() - PENDING_TTL))
+    session.execute(delete(PendingUpload).where(PendingUpload.created_at < clock.now() - PENDING_TTL))
     session.add(PendingUpload(id=staged_id, user_id=user.id, source_format=result.source_format,
                               ciphertext=sealed.ciphertext, wrapped_key=sealed.wrapped_keys["owner"]))
     session.commit()
@@ -126,7 +126,7 @@ def _translatable(note: Note) -> dict:
 
 def _pending(user: User, staged_id: str) -> PendingUpload:
     row = db.session().get(PendingUpload, staged_id)
-    if row is None or row.user_id != user.id or _aware(row.created_at) < _now() - PENDING_TTL:
+    if row is None or row.user_id != user.id or clock.aware(row.created_at) < clock.now() - PENDING_TTL:
         raise RecordError(_("This upload has expired or does not exist. Please upload the file again."))
     return row
 
@@ -286,7 +286,7 @@ def sweep_orphans(min_age: timedelta = timedelta(hours=1)) -> list[str]:
     session = db.session()
     known = set(session.scalars(select(Record.storage_key))) | set(session.scalars(select(RecordShare.storage_key)))
     store = services.storage()
-    cutoff = _now() - min_age
+    cutoff = clock.now() - min_age
     orphans = [o.key for prefix in ("records/", "shares/") for o in store.list(prefix)
                if o.key not in known and (o.modified is None or o.modified <= cutoff)]
     for key in orphans:
@@ -577,11 +577,3 @@ def proof_for(opened: Opened) -> dict:
         "merkle_path": ["0x" + h for h in json.loads(member.merkle_path)],
         "batch_submitter": batch.submitter,
     }
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

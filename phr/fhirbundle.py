@@ -18,13 +18,10 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from .labels import N_
+
 MAX_DEPTH = 64
 """Deepest nesting of objects and arrays accepted in a bundle."""
-
-
-def N_(msgid: str) -> str:  # noqa: N802 - gettext convention
-    """Mark an English message for translation (pybabel extracts it); it is translated where it is shown."""
-    return msgid
 
 
 class ImportRejected(Exception):

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from phr import mhb
-from phr.fhirbundle import MAX_DEPTH, N_, ImportRejected, canonical_bytes, validate_bundle
+from phr.fhirbundle import MAX_DEPTH, ImportRejected, canonical_bytes, validate_bundle
+from phr.labels import N_
 from phr.mhb import Note, SkippedRow
 
 __all__ = ["ImportRejected", "ImportResult", "ImportSummary", "MAX_UPLOAD_BYTES", "Note", "SkippedRow", "import_file"]

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from phr import mhb
+from phr.config import MAX_UPLOAD_BYTES
 from phr.fhirbundle import MAX_DEPTH, ImportRejected, canonical_bytes, validate_bundle
 from phr.labels import N_
 from phr.mhb import Note, SkippedRow
 
 __all__ = ["ImportRejected", "ImportResult", "ImportSummary", "MAX_UPLOAD_BYTES", "Note", "SkippedRow", "import_file"]
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 ACCEPTED_BUNDLE_TYPES = ("collection", "document", "transaction", "batch", "searchset")
 _KEPT_BUNDLE_FIELDS = ("resourceType", "id", "meta", "implicitRules", "language", "identifier", "timestamp")
 _DATE_FIELDS = ("effectiveDateTime", "authoredOn", "recordedDate", "occurrenceDateTime", "performedDateTime",

@@ -12,13 +12,12 @@ exported bundle gives the same bytes.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from phr import mhb
+from phr import commitment, mhb
 from phr.config import MAX_UPLOAD_BYTES
 from phr.fhirbundle import MAX_DEPTH, ImportRejected, canonical_bytes, validate_bundle
 from phr.labels import N_
@@ -189,7 +188,7 @@ def _result(source_format: str, bundle: dict, skipped: list[SkippedRow], notes: 
         source_format=source_format,
         bundle=bundle,
         canonical=canonical,
-        sha256=hashlib.sha256(canonical).hexdigest(),
+        sha256=commitment.commit(canonical, None).hex(),  # the plain SHA-256 of the bytes
         summary=_summary(bundle, skipped, notes),
     )
 

@@ -541,11 +541,12 @@ def open_shared(record: Record, doctor: User, keys: KeyBundle) -> records.Opened
         ciphertext = services.storage().get(share.storage_key)
         payload = json.loads(vault.open_sealed(ciphertext, share_key, keys.rsa_private, _share_aad(record.id)))
     except ObjectMissing:
-        return records.Opened(record, records.Integrity("missing", "MISSING: the shared copy of this record is gone."))
+        return records.Opened(record, records.Integrity("missing", "share-missing"))
     except StorageError as exc:
-        return records.Opened(record, records.Integrity("unverifiable", f"The object store is unreachable ({exc})."))
+        return records.Opened(record, records.Integrity("unverifiable", "share-store-unreachable",
+                                                        params={"error": exc}))
     except (vault.VaultError, ValueError):
-        return records.Opened(record, records.Integrity("modified", "MODIFIED: the shared copy fails authentication."))
+        return records.Opened(record, records.Integrity("modified", "share-fails-authentication"))
     return _verify_share(record, payload)
 
 
@@ -555,36 +556,36 @@ def _verify_share(record: Record, payload: dict) -> records.Opened:
     leaves = [bytes.fromhex(x) for x in payload["leaves"]]
     for entry, pos, salt in zip(bundle.get("entry", []), payload["positions"], payload["salts"]):
         if merkle.salted_leaf(bytes.fromhex(salt), canonical_bytes(entry)) != leaves[pos]:
-            return records.Opened(record, records.Integrity(
-                "modified", f"MODIFIED: shared item {entry['fullUrl']} does not match its anchored leaf."))
+            return records.Opened(record, records.Integrity("modified", "share-item-differs",
+                                                            params={"item": entry["fullUrl"]}))
     computed = merkle.root(leaves).hex() if leaves else "00" * 32
     if record.batch_member is not None:  # batch-anchored (docs/anchoring.md): resourcesRoot is in the signed leaf
         integrity = records.batch_integrity(record, computed, record_hash=record.sha256, resources_root=computed,
                                             label="Merkle root")
         if integrity.state == "verified":
             hidden = len(leaves) - len(payload["positions"])
-            integrity = replace(integrity, message=f"Verified against the chain ({hidden} items withheld by the "
-                                f"patient, proven by their hashes; batch root 0x{record.batch_member.batch.root}).")
+            integrity = replace(integrity, code="share-verified-batch",
+                                params={"hidden": hidden, "root": record.batch_member.batch.root})
         shown = integrity.state in ("verified", "pending")
         return records.Opened(record, integrity, canonical_bytes(bundle) if shown else None,
                               bundle if shown else None)
     try:
         anchor = records.registry(record).get_anchor(bytes.fromhex(record.anchor_id), record.owner.eth_address)
     except ChainError as exc:
-        return records.Opened(record, records.Integrity("unverifiable", f"Could not reach the chain ({exc})."))
+        return records.Opened(record, records.Integrity("unverifiable", "share-chain-unreachable",
+                                                        params={"error": exc}))
     canonical = canonical_bytes(bundle)
     if anchor is None:
-        return records.Opened(record, records.Integrity("pending", "Not anchored yet; it cannot be verified until it is.",
-                                                        computed), canonical, bundle)
+        return records.Opened(record, records.Integrity("pending", "share-not-anchored", computed), canonical, bundle)
     if anchor.resources_root.hex() != computed:
-        return records.Opened(record, records.Integrity("modified", "MODIFIED: the shared items do not match the chain.",
-                                                        computed, anchor.resources_root.hex(), anchor.block_number))
+        return records.Opened(record, records.Integrity("modified", "share-differs", computed,
+                                                        anchor.resources_root.hex(), anchor.block_number))
     job = record.anchor_job
     hidden = len(leaves) - len(payload["positions"])
     return records.Opened(record, records.Integrity(
-        "verified", f"Verified against the chain ({hidden} items withheld by the patient, proven by their hashes).",
-        computed, anchor.resources_root.hex(), anchor.block_number, job.tx_hash if job else None,
-        datetime.fromtimestamp(anchor.anchored_at, timezone.utc), "Merkle root"), canonical, bundle)
+        "verified", "share-verified", computed, anchor.resources_root.hex(), anchor.block_number,
+        job.tx_hash if job else None, datetime.fromtimestamp(anchor.anchored_at, timezone.utc), "Merkle root",
+        params={"hidden": hidden}), canonical, bundle)
 
 
 def add_record_for(doctor: User, keys: KeyBundle, patient_id: int, *, code: str, diagnosis: str,

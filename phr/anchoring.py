@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from . import batchproof
+from . import batchproof, clock
 from .ledger import GAS_LIMITS, MAX_FEE_PER_GAS, BlockInfo, ChainError, ChainUnavailable, Ledger, NonceUsed
 from .models import User
 from .records.models import AnchorBatch, BatchMember, ChainJob, Record
@@ -39,14 +39,6 @@ PENDING = ("queued", "sent", "mined")
 # front-run, or a writer the owner granted squatting the id): the author's next visit re-signs it under a fresh
 # id (phr.records.service.reanchor_taken). Stored as the job's last_error, so it is matched exactly.
 ID_TAKEN = "the record id was taken on chain by another anchor; it is re-anchored under a fresh id at the author's next visit"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def next_nonce(db: Session, chain: Ledger, sender: str) -> int:
@@ -119,7 +111,7 @@ class Worker:
         # instead of taking the nonce the database reserved for a batch not yet sent.
         return list(self.db.scalars(
             select(ChainJob).where(ChainJob.status.in_(PENDING),
-                                   or_(ChainJob.next_attempt_at <= _now(), ChainJob.status.in_(("sent", "mined"))))
+                                   or_(ChainJob.next_attempt_at <= clock.now(), ChainJob.status.in_(("sent", "mined"))))
             .order_by(ChainJob.kind != "batch", ChainJob.sender, ChainJob.nonce).limit(limit)
         ))
 
@@ -216,7 +208,7 @@ class Worker:
         return self._head.timestamp + self._period - self.batch_lead
 
     def _slot_open(self, oldest: BatchMember) -> bool:
-        if _aware(oldest.queued_at) <= _now() - timedelta(seconds=self.batch_window):
+        if clock.aware(oldest.queued_at) <= clock.now() - timedelta(seconds=self.batch_window):
             return True
         try:
             head = self.head()
@@ -274,7 +266,7 @@ class Worker:
             return  # a grant, revoke or read of a record must not reach the chain before the record does
         receipt = self.chain.receipt(job.tx_hash)
         if receipt is None:
-            if job.status == "sent" and _aware(job.next_attempt_at) > _now():
+            if job.status == "sent" and clock.aware(job.next_attempt_at) > clock.now():
                 return  # not mined yet; re-broadcast after the back-off
             if job.status == "mined":
                 log.warning("job %s: tx %s left the chain (reorg); re-sending", job.id, job.tx_hash)
@@ -311,7 +303,7 @@ class Worker:
             return
         job.status = "sent"
         job.attempts += 1
-        job.next_attempt_at = _now() + timedelta(seconds=min(MAX_BACKOFF, 2.0 * job.attempts))
+        job.next_attempt_at = clock.now() + timedelta(seconds=min(MAX_BACKOFF, 2.0 * job.attempts))
 
     def _record_anchored(self, job: ChainJob) -> bool:
         """Whether the record ``job`` refers to is anchored; fails ``job`` if that anchor failed for good."""
@@ -347,7 +339,7 @@ class Worker:
     def _retry_later(self, job: ChainJob, reason: str) -> None:
         job.last_error = reason
         job.attempts += 1
-        job.next_attempt_at = _now() + timedelta(seconds=min(MAX_BACKOFF, 2.0 * job.attempts))
+        job.next_attempt_at = clock.now() + timedelta(seconds=min(MAX_BACKOFF, 2.0 * job.attempts))
 
     def _fail(self, job: ChainJob, reason: str) -> None:
         job.status, job.last_error = "failed", reason

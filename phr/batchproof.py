@@ -99,20 +99,8 @@ def path(leaves: list[bytes], index: int) -> list[bytes]:
 
 def tree(leaves: list[bytes]) -> tuple[bytes, list[list[bytes]]]:
     """The root and every leaf's path, hashing each level once (``path`` per leaf would redo the tree)."""
-    levels = [list(leaves)]
-    while len(levels[-1]) > 1:
-        cur = levels[-1]
-        levels.append([merkle.node_hash(cur[i], cur[i + 1]) for i in range(0, len(cur) - 1, 2)]
-                      + ([cur[-1]] if len(cur) % 2 else []))
-    paths = []
-    for index in range(len(leaves)):
-        siblings, i = [], index
-        for level in levels[:-1]:
-            if i ^ 1 < len(level):
-                siblings.append(level[i ^ 1])
-            i //= 2
-        paths.append(siblings)
-    return levels[-1][0], paths
+    levels = merkle.levels(leaves)
+    return levels[-1][0], [[step.sibling for step in merkle.path_in(levels, i)] for i in range(len(leaves))]
 
 
 def _directions(index: int, count: int) -> list[bool]:

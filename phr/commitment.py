@@ -6,12 +6,14 @@ random 32-byte salt kept off chain (with the record, and in the exported proof
 that accompanies the bundle), the anchored value says nothing about the content
 to someone without the salt, while the holder of bundle + proof still checks it
 offline. Records anchored before salting have no salt: their commitment is the
-plain SHA-256 of the bundle.
+plain SHA-256 of the bundle. This module is the one place a record's hash is
+computed (upload, re-anchoring, verification, the importer's ``sha256``).
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
+
+from .vault import digest
 
 SALT_BYTES = 32
 SALTED = "sha256(salt||bundle)"
@@ -26,10 +28,10 @@ def new_salt() -> bytes:
 def commit(bundle: bytes, salt: bytes | None) -> bytes:
     """The 32-byte commitment to ``bundle`` under ``salt`` (the plain SHA-256 when ``salt`` is None)."""
     if salt is None:
-        return hashlib.sha256(bundle).digest()
+        return digest(bundle)
     if len(salt) != SALT_BYTES:
         raise ValueError(f"a commitment salt is {SALT_BYTES} bytes")
-    return hashlib.sha256(salt + bundle).digest()
+    return digest(salt + bundle)
 
 
 def scheme(salt: bytes | None) -> str:

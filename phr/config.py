@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+"""The largest upload by default (``PHR_MAX_UPLOAD_BYTES``): the web app's request limit and the importer's."""
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -85,5 +87,5 @@ def from_environment() -> dict:
         "KEY_SESSION_MAX_HOURS": int(_env("KEY_SESSION_MAX_HOURS", "12")),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(_env("KEY_SESSION_MAX_HOURS", "12"))),
         "EXPOSE_WORKER_PID": _env("EXPOSE_WORKER_PID", "false").lower() == "true",
-        "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
+        "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(MAX_UPLOAD_BYTES))),
     }

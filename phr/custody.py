@@ -19,7 +19,7 @@ import binascii
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,7 +28,7 @@ from eth_account.messages import encode_defunct
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
-from . import db, vault
+from . import clock, db, vault
 from .models import KeySession
 
 BUNDLE_V1 = 0x01
@@ -300,7 +300,7 @@ def open_key_session(user_id: int, bundle: KeyBundle | None, *, now: datetime | 
     With a ``bundle`` the keys are unlocked at once (platform-held login);
     without, they stay locked until :func:`attach_keys` (self-held unlock).
     """
-    now = now or _now()
+    now = now or clock.now()
     session_id, secret = secrets.token_urlsafe(32), vault.generate_key()
     row = KeySession(id=session_id, user_id=user_id, created_at=now, last_used_at=now, expires_at=now + absolute)
     if bundle is not None:
@@ -318,14 +318,14 @@ def live_key_session(session_id: str, user_id: int, *, now: datetime | None = No
 
     Records the use (so it stays alive) and deletes it once expired.
     """
-    row = _live_row(session_id, now or _now(), idle)
+    row = _live_row(session_id, now or clock.now(), idle)
     return row is not None and row.user_id == user_id
 
 
 def unlocked_keys(session_id: str, session_secret: bytes, *, now: datetime | None = None,
                   idle: timedelta = IDLE_TIMEOUT) -> KeyBundle:
     """The key bundle of a live, unlocked key session; ``KeysLocked`` otherwise (expired, logged out, wrong secret)."""
-    row = _live_row(session_id, now or _now(), idle)
+    row = _live_row(session_id, now or clock.now(), idle)
     if row is None or row.ciphertext is None:
         raise KeysLocked("keys are locked")
     try:
@@ -385,11 +385,11 @@ def _live_row(session_id: str, now: datetime, idle: timedelta) -> KeySession | N
     row = dbs.execute(select(KeySession).where(KeySession.id == session_id)).scalar_one_or_none()
     if row is None:
         return None
-    if _aware(row.expires_at) <= now or _aware(row.last_used_at) + idle <= now:
+    if clock.aware(row.expires_at) <= now or clock.aware(row.last_used_at) + idle <= now:
         dbs.delete(row)
         dbs.commit()
         return None
-    if now - _aware(row.last_used_at) >= TOUCH_EVERY:
+    if now - clock.aware(row.last_used_at) >= TOUCH_EVERY:
         row.last_used_at = now
         dbs.commit()
     return row
@@ -397,12 +397,3 @@ def _live_row(session_id: str, now: datetime, idle: timedelta) -> KeySession | N
 
 def _session_aad(session_id: str, user_id: int) -> bytes:
     return f"phr-key-session:v1:{session_id}:{user_id}".encode()
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every value stored here is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -8,7 +8,6 @@ resolution and fullUrl/id agreement.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -18,13 +17,10 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from .labels import N_
+
 MAX_DEPTH = 64
 """Deepest nesting of objects and arrays accepted in a bundle."""
-
-
-def N_(msgid: str) -> str:  # noqa: N802 - gettext convention
-    """Mark an English message for translation (pybabel extracts it); it is translated where it is shown."""
-    return msgid
 
 
 class ImportRejected(Exception):
@@ -63,14 +59,6 @@ def canonical_bytes(data: dict) -> bytes:
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
         raise ImportRejected(N_("The bundle cannot be written as canonical JSON: %(reason)s."),
                              reason=_short(exc)) from None
-
-
-def resource_hashes(bundle: dict) -> list[tuple[str, str]]:
-    """Return ``(fullUrl, sha256 hex)`` of the canonical bytes of each entry, in entry order."""
-    return [
-        (entry["fullUrl"], hashlib.sha256(canonical_bytes(entry)).hexdigest())
-        for entry in bundle.get("entry", [])
-    ]
 
 
 # --- value-set bindings -------------------------------------------------------

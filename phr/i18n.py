@@ -7,10 +7,10 @@ and ``lazy_gettext`` for form labels built at import time.
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, url_for
 from flask_babel import Babel, format_date, format_datetime, get_locale, get_translations, gettext, ngettext
+
+from .urls import safe_next
 
 # Locale id (translation folder name) → name shown in the switch, in its own language.
 LANGUAGES = {"en": "English", "zh_Hant_TW": "繁體中文", "th": "ไทย"}
@@ -42,20 +42,11 @@ def html_lang() -> str:
     return str(get_locale() or DEFAULT).replace("_", "-")
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site (no scheme, no host) is a place to go back to."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return url_for("status.index")
-
-
 @bp.post("/lang")
 def set_language():
     """The header's language switch (a plain form with CSRF): remember the choice in a cookie."""
     lang = request.form.get("lang", "")
-    resp = redirect(_safe_next(request.form.get("next")), 303)
+    resp = redirect(safe_next(request.form.get("next"), url_for("status.index")), 303)
     if lang in LANGUAGES:
         resp.set_cookie(COOKIE, lang, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True,
                         secure=current_app.config["SESSION_COOKIE_SECURE"])  # like the session (PHR_COOKIE_SECURE)

@@ -12,19 +12,19 @@ exported bundle gives the same bytes.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from phr import mhb
-from phr.fhirbundle import MAX_DEPTH, N_, ImportRejected, canonical_bytes, validate_bundle
+from phr import commitment, mhb
+from phr.config import MAX_UPLOAD_BYTES
+from phr.fhirbundle import MAX_DEPTH, ImportRejected, canonical_bytes, validate_bundle
+from phr.labels import N_
 from phr.mhb import Note, SkippedRow
 
 __all__ = ["ImportRejected", "ImportResult", "ImportSummary", "MAX_UPLOAD_BYTES", "Note", "SkippedRow", "import_file"]
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 ACCEPTED_BUNDLE_TYPES = ("collection", "document", "transaction", "batch", "searchset")
 _KEPT_BUNDLE_FIELDS = ("resourceType", "id", "meta", "implicitRules", "language", "identifier", "timestamp")
 _DATE_FIELDS = ("effectiveDateTime", "authoredOn", "recordedDate", "occurrenceDateTime", "performedDateTime",
@@ -188,7 +188,7 @@ def _result(source_format: str, bundle: dict, skipped: list[SkippedRow], notes: 
         source_format=source_format,
         bundle=bundle,
         canonical=canonical,
-        sha256=hashlib.sha256(canonical).hexdigest(),
+        sha256=commitment.commit(canonical, None).hex(),  # the plain SHA-256 of the bytes
         summary=_summary(bundle, skipped, notes),
     )
 

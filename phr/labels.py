@@ -1,4 +1,7 @@
-"""The viewer's own words (visit kinds, result flags, categories) translated; record text left as text.
+"""The project's one ``N_`` marker, and the viewer's own words translated while record text stays text.
+
+``N_`` marks every fixed English message or word that is translated later, where it is shown (importer
+notes and rejections, viewer labels, record states); pybabel extracts it.
 
 Record content is data, never a message. Jinja's ``_()`` returns ``Markup`` (printed unescaped) and
 always ``%``-formats, so record text passed to it becomes live HTML/htmx in the reader's browser

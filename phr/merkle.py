@@ -33,7 +33,8 @@ def entry_salt(disclosure_key: bytes, full_url: str) -> bytes:
     return hmac.new(disclosure_key, full_url.encode(), hashlib.sha256).digest()
 
 
-def _levels(leaves: list[bytes]) -> list[list[bytes]]:
+def levels(leaves: list[bytes]) -> list[list[bytes]]:
+    """Every level of the tree, from the leaf hashes up to ``[root]`` (each level hashed once)."""
     if not leaves:
         raise ValueError("a Merkle tree needs at least one leaf")
     levels = [list(leaves)]
@@ -48,7 +49,7 @@ def _levels(leaves: list[bytes]) -> list[list[bytes]]:
 
 def root(leaves: list[bytes]) -> bytes:
     """The root over leaf hashes ``leaves`` (in order)."""
-    return _levels(leaves)[-1][0]
+    return levels(leaves)[-1][0]
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,13 @@ class Step:
 
 def proof(leaves: list[bytes], index: int) -> list[Step]:
     """The audit path of leaf ``index``."""
+    return path_in(levels(leaves), index)
+
+
+def path_in(tree_levels: list[list[bytes]], index: int) -> list[Step]:
+    """The audit path of leaf ``index`` in a tree already built by :func:`levels`."""
     path = []
-    for level in _levels(leaves)[:-1]:
+    for level in tree_levels[:-1]:
         sib = index ^ 1
         if sib < len(level):
             path.append(Step(level[sib], left=sib < index))

@@ -22,7 +22,8 @@ import xmltodict
 from defusedxml import DefusedXmlException
 from defusedxml.expatreader import create_parser
 
-from phr.fhirbundle import HL7_CS, N_, ImportRejected
+from phr.fhirbundle import HL7_CS, ImportRejected
+from phr.labels import N_
 
 TWCORE = "https://twcore.mohw.gov.tw/ig/twcore/CodeSystem/"
 LOCAL = "https://phr.invalid/fhir/"

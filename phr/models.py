@@ -1,20 +1,16 @@
 """Database tables. Secrets never appear here in plaintext: private keys are stored wrapped."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .clock import now as utcnow  # column defaults (records and sharing models import it from here)
 from .db import Base
 
 CUSTODY_MODES = ("platform", "self")
-
-
-def utcnow() -> datetime:
-    """Timezone-aware now, for column defaults."""
-    return datetime.now(timezone.utc)
 
 
 class User(UserMixin, Base):

@@ -31,13 +31,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 
-from .. import db
+from .. import clock, db
 from ..models import LoginFailure
 from .service import AuthError, normalise_email
 
@@ -82,7 +82,7 @@ def _account(email: str) -> str:
 def _record(account: str, address: str) -> int:
     """Commit one pending attempt row (and forget rows older than every window); its id."""
     session = db.session()
-    session.execute(delete(LoginFailure).where(LoginFailure.at < _now() - _KEEP))
+    session.execute(delete(LoginFailure).where(LoginFailure.at < clock.now() - _KEEP))
     row = LoginFailure(account=account, address=address, pending=True)
     session.add(row)
     session.commit()
@@ -91,7 +91,7 @@ def _record(account: str, address: str) -> int:
 
 def _check(row_id: int, account: str, address: str) -> None:
     """Raise :class:`TooManyAttempts` if counting the committed attempts (this one included) passes a limit."""
-    session, now = db.session(), _now()
+    session, now = db.session(), clock.now()
     for limit in _LIMITS:
         where = [LoginFailure.at >= now - limit.window]
         if limit.per_account:
@@ -102,7 +102,7 @@ def _check(row_id: int, account: str, address: str) -> None:
             where.append(LoginFailure.address == address)
         count, oldest = session.execute(select(func.count(), func.min(LoginFailure.at)).where(*where)).one()
         if count > limit.most:
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)
+            oldest = clock.aware(oldest)
             raise TooManyAttempts(int((oldest + limit.window - now).total_seconds()) + 1)
 
 
@@ -152,7 +152,3 @@ def attempt(email: str, address: str | None, authenticate: Callable[[], T]) -> t
         raise
     _succeeded(account, address)
     return result, None, 200
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)

@@ -1,14 +1,13 @@
 """Account pages: register, log in/out, recovery kit, password change, recovery, key unlock."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import vault
 from ..htmx import fragment_wanted
+from ..urls import safe_next
 from . import service, throttle
 from .forms import (ChangePasswordForm, EmptyForm, KeyFilePassphraseForm, LoginForm, RecoverForm, RegisterForm,
                     UnlockForm)
@@ -32,14 +31,6 @@ def _begin(login: service.Login) -> None:
     login_user(login.user)
     session[service.SESSION_KEY] = [login.key_session.id, login.key_session.secret.hex()]
     session.permanent = True
-
-
-def _safe_next(default: str) -> str:
-    target = request.args.get("next", "")
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
-        return target
-    return default
 
 
 def _no_store(resp: Response) -> Response:
@@ -92,7 +83,7 @@ def login():
             form.email.data, request.remote_addr, lambda: service.authenticate(form.email.data, form.password.data))
         if login is not None:
             _begin(login)
-            return redirect(_safe_next(url_for(".account")), 303)
+            return redirect(safe_next(request.args.get("next"), url_for(".account")), 303)
     if form.errors:
         status = 422
     return _with_retry_after(make_response(render_template("auth/login.html", form=form, error=error), status))
@@ -260,5 +251,5 @@ def unlock():
             flash(_("Keys unlocked for this session."), "info")
             if key_file.outdated:
                 flash(str(OUTDATED_KEY_FILE), "error")
-            return redirect(_safe_next(url_for(".account")), 303)
+            return redirect(safe_next(request.args.get("next"), url_for(".account")), 303)
     return render_template("auth/unlock.html", form=form), 422 if form.errors and status == 200 else status

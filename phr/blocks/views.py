@@ -5,15 +5,10 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
 from .. import services
+from ..htmx import fragment_wanted
 from . import service
 
 bp = Blueprint("blocks", __name__, url_prefix="/blocks")
-
-
-def _fragment_wanted(target: str) -> bool:
-    """An htmx request aimed at ``target`` (not a boosted page load) wants only that fragment."""
-    return (bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
-            and request.headers.get("HX-Target") == target)
 
 
 @bp.app_template_filter("utc_time")
@@ -37,13 +32,13 @@ def index():
     """Recent blocks, newest first; the first page also draws the chain and refreshes it every few seconds."""
     chain = services.ledger()
     before = request.args.get("before", type=int)
-    if before is None and _fragment_wanted("chain"):
+    if before is None and fragment_wanted(target="chain"):
         resp = render_template("blocks/_chain.html", diagram=service.diagram(chain), live=True)
     else:
         page = service.recent_blocks(chain, current_user, before=before)
         resp = render_template("blocks/index.html", page=page,
                                diagram=service.diagram(chain) if before is None else None)
-    return resp, 200, {"Vary": "HX-Request, HX-Target"}
+    return resp
 
 
 @bp.get("/<int:number>")

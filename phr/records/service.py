@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
-from .. import batchproof, commitment, db, merkle, services, vault
+from .. import batchproof, clock, commitment, db, merkle, services, vault
 from ..anchoring import ID_TAKEN, sign_and_enqueue
 from ..custody import KeyBundle
 from ..fhirbundle import canonical_bytes, validate_bundle
@@ -26,6 +26,7 @@ from ..importer import ImportRejected, Note, import_file
 from ..ledger import Anchor, Batch, ChainError, Ledger
 from ..models import User
 from ..storage import ObjectMissing, StorageError
+from . import words
 from .models import AnchorBatch, BatchMember, ChainJob, PendingUpload, Record, RecordKey
 
 CONTAINER_MAGIC = b"PHRREC1\n"
@@ -110,7 +111,7 @@ def stage_upload(user: User, data: bytes, filename: str | None) -> Staged:
     payload = json.dumps({"summary": summary, "bundle": result.canonical.decode()}).encode()
     sealed = vault.seal(payload, aad, {"owner": vault.load_public_pem(user.rsa_public_pem.encode())})
     session = db.session()
-    session.execute(delete(PendingUpload).where(PendingUpload.created_at < _now() - PENDING_TTL))
+    session.execute(delete(PendingUpload).where(PendingUpload.created_at < clock.now() - PENDING_TTL))
     session.add(PendingUpload(id=staged_id, user_id=user.id, source_format=result.source_format,
                               ciphertext=sealed.ciphertext, wrapped_key=sealed.wrapped_keys["owner"]))
     session.commit()
@@ -126,7 +127,7 @@ def _translatable(note: Note) -> dict:
 
 def _pending(user: User, staged_id: str) -> PendingUpload:
     row = db.session().get(PendingUpload, staged_id)
-    if row is None or row.user_id != user.id or _aware(row.created_at) < _now() - PENDING_TTL:
+    if row is None or row.user_id != user.id or clock.aware(row.created_at) < clock.now() - PENDING_TTL:
         raise RecordError(_("This upload has expired or does not exist. Please upload the file again."))
     return row
 
@@ -286,7 +287,7 @@ def sweep_orphans(min_age: timedelta = timedelta(hours=1)) -> list[str]:
     session = db.session()
     known = set(session.scalars(select(Record.storage_key))) | set(session.scalars(select(RecordShare.storage_key)))
     store = services.storage()
-    cutoff = _now() - min_age
+    cutoff = clock.now() - min_age
     orphans = [o.key for prefix in ("records/", "shares/") for o in store.list(prefix)
                if o.key not in known and (o.modified is None or o.modified <= cutoff)]
     for key in orphans:
@@ -334,13 +335,15 @@ def load_record_for(user: User, record_id: str) -> Record:
 class Integrity:
     """The verdict of recomputing a record's commitment and comparing it with the chain.
 
-    ``anchor`` / ``batch`` are what the chain holds for a verified record (a
-    proof is built from them, never from the database); ``database_hash`` is set
-    when the platform's database disagrees with the chain and the content.
+    ``state`` is the verdict and ``code`` + ``params`` the detail, worded by
+    :mod:`phr.records.words`. ``anchor`` / ``batch`` are what the chain holds
+    for a verified record (a proof is built from them, never from the
+    database); ``database_hash`` is set when the platform's database disagrees
+    with the chain and the content.
     """
 
     state: str  # verified | modified | pending | unverifiable | missing
-    message: str
+    code: str  # a key of words.INTEGRITY_DETAILS or words.INTEGRITY_DETAILS_EN
     computed_hash: str | None = None
     chain_hash: str | None = None
     block_number: int | None = None
@@ -350,10 +353,31 @@ class Integrity:
     database_hash: str | None = None
     anchor: Anchor | None = field(default=None, repr=False)
     batch: Batch | None = field(default=None, repr=False)
+    params: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.state == "verified"
+
+    @property
+    def verdict(self) -> str:
+        """The msgid of the verdict."""
+        return words.VERDICT.get(self.state, words.VERDICT["unverifiable"])
+
+    @property
+    def translated(self) -> bool:
+        """Whether the detail is worded for every language (else it is shown in English)."""
+        return self.code in words.INTEGRITY_DETAILS
+
+    @property
+    def msgid(self) -> str:
+        """The detail's text with ``%(name)s`` placeholders for :attr:`params`."""
+        return words.INTEGRITY_DETAILS.get(self.code) or words.INTEGRITY_DETAILS_EN[self.code]
+
+    @property
+    def message(self) -> str:
+        """The detail in English, for logs and error pages."""
+        return words.english(self.msgid, self.params)
 
 
 @dataclass(frozen=True)
@@ -395,9 +419,9 @@ def open_record(record: Record, user: User, keys: KeyBundle) -> Opened:
         disclosure, canonical = _decrypt(record, user, keys)
         bundle = json.loads(canonical)
     except ObjectMissing:
-        return Opened(record, Integrity("missing", "MISSING: the stored object for this record is gone."))
+        return Opened(record, Integrity("missing", "object-missing"))
     except StorageError as exc:
-        return Opened(record, Integrity("unverifiable", f"The object store is unreachable ({exc}); try again later."))
+        return Opened(record, Integrity("unverifiable", "store-unreachable", params={"error": exc}))
     except (vault.VaultError, ValueError):
         return Opened(record, _compare(record, None, None))
     computed = commitment.commit(canonical, salt_of(record)).hex()
@@ -412,9 +436,8 @@ def _compare(record: Record, computed: str | None, computed_root: str | None) ->
     else:
         integrity = _compare_anchor(record, computed, computed_root)
     if integrity.ok and (record.sha256 != computed or record.resources_root != computed_root):
-        return replace(integrity, state="modified", database_hash=record.sha256, anchor=None, batch=None,
-                       message="MODIFIED: the platform's database holds a different hash or resources root for "
-                       "this record than the chain and its content; no proof is issued until it is repaired.")
+        return replace(integrity, state="modified", code="database-differs", params={}, database_hash=record.sha256,
+                       anchor=None, batch=None)
     return integrity
 
 
@@ -423,19 +446,16 @@ def _compare_anchor(record: Record, computed: str | None, computed_root: str | N
     try:
         anchor = registry(record).get_anchor(bytes.fromhex(record.anchor_id), record.owner.eth_address)
     except ChainError as exc:
-        return Integrity("unverifiable", f"Could not reach the chain to verify this record ({exc}).", computed)
+        return Integrity("unverifiable", "chain-unreachable", computed, params={"error": exc})
     if computed is None:
-        return Integrity("modified", "MODIFIED: the stored content fails authentication — it was altered or "
-                         "replaced after upload.", None, anchor.record_hash.hex() if anchor else None)
+        return Integrity("modified", "fails-authentication", None, anchor.record_hash.hex() if anchor else None)
     if anchor is None:
-        state = job.status if job else "missing"
-        return Integrity("pending", f"Not anchored yet ({state}); it cannot be verified until it is.", computed)
+        return Integrity("pending", "not-anchored", computed, params={"state": job.status if job else "missing"})
     chain_hash = anchor.record_hash.hex()
     if (chain_hash != computed or anchor.resources_root.hex() != computed_root
             or anchor.storage_key != record.storage_key or anchor.owner != record.owner.eth_address):
-        return Integrity("modified", "MODIFIED: stored content does not match the chain.", computed, chain_hash,
-                         anchor.block_number)
-    return Integrity("verified", "Verified against the chain.", computed, chain_hash, anchor.block_number,
+        return Integrity("modified", "differs", computed, chain_hash, anchor.block_number)
+    return Integrity("verified", "verified", computed, chain_hash, anchor.block_number,
                      job.tx_hash if job else None, datetime.fromtimestamp(anchor.anchored_at, timezone.utc),
                      anchor=anchor)
 
@@ -443,8 +463,7 @@ def _compare_anchor(record: Record, computed: str | None, computed_root: str | N
 def _compare_batched(record: Record, computed: str | None, computed_root: str | None) -> Integrity:
     """Recomputed commitment → owner-signed leaf → Merkle path → the batch root on chain (``getBatch``)."""
     if computed is None:
-        return Integrity("modified", "MODIFIED: the stored content fails authentication — it was altered or "
-                         "replaced after upload.", None, None, hash_label="SHA-256 (batch leaf)")
+        return Integrity("modified", "fails-authentication", None, None, hash_label="SHA-256 (batch leaf)")
     return batch_integrity(record, computed, resources_root=computed_root)
 
 
@@ -461,17 +480,14 @@ def batch_integrity(record: Record, computed: str, *, record_hash: str | None = 
     batch = member.batch
     if batch is None or batch.job.status != "confirmed":
         state = batch.job.status if batch else "waiting for the next batch"
-        return Integrity("pending", f"Not anchored yet ({state}); it cannot be verified until it is.", computed,
-                         hash_label=label)
+        return Integrity("pending", "not-anchored", computed, hash_label=label, params={"state": state})
     chain = registry(record)
     try:
         on_chain = chain.get_batch(bytes.fromhex(batch.root), batch.job.sender)
     except ChainError as exc:
-        return Integrity("unverifiable", f"Could not reach the chain to verify this record ({exc}).", computed,
-                         hash_label=label)
+        return Integrity("unverifiable", "chain-unreachable", computed, hash_label=label, params={"error": exc})
     if on_chain is None or on_chain.submitter.lower() != batch.job.sender.lower():
-        return Integrity("modified", "MODIFIED: the chain holds no batch under this record's root.", computed,
-                         None, hash_label=label)
+        return Integrity("modified", "no-batch", computed, None, hash_label=label)
     siblings = [bytes.fromhex(h) for h in json.loads(member.merkle_path)]
     leaf_hash = record_hash or computed
     fields = batchproof.LeafFields(services.chain_id(), chain.address, record.anchor_id, leaf_hash,
@@ -480,12 +496,11 @@ def batch_integrity(record: Record, computed: str, *, record_hash: str | None = 
     problems = batchproof.check(fields, record.owner_signature or b"", member.leaf_index, on_chain.count, siblings,
                                 bytes.fromhex(batch.root))
     if problems:
-        return Integrity("modified", "MODIFIED: stored content does not match the chain (" + "; ".join(problems)
-                         + ").", computed, leaf_hash, on_chain.block_number, hash_label=label)
-    return Integrity("verified", f"Verified against the chain: signed by the owner, leaf {member.leaf_index + 1} of "
-                     f"{on_chain.count} under batch root 0x{batch.root}.", computed, leaf_hash,
-                     on_chain.block_number, batch.job.tx_hash,
-                     datetime.fromtimestamp(on_chain.anchored_at, timezone.utc), label, batch=on_chain)
+        return Integrity("modified", "leaf-differs", computed, leaf_hash, on_chain.block_number, hash_label=label,
+                         params={"problems": "; ".join(problems)})
+    return Integrity("verified", "verified-batch", computed, leaf_hash, on_chain.block_number, batch.job.tx_hash,
+                     datetime.fromtimestamp(on_chain.anchored_at, timezone.utc), label, batch=on_chain,
+                     params={"leaf": member.leaf_index + 1, "count": on_chain.count, "root": batch.root})
 
 
 def anchor_job(record: Record) -> ChainJob | None:
@@ -499,31 +514,40 @@ def anchor_job(record: Record) -> ChainJob | None:
 # ----- anchor state and proofs -----------------------------------------------------
 @dataclass(frozen=True)
 class AnchorState:
-    """What the UI says about a record's anchoring progress."""
+    """A record's anchoring progress: ``status`` for styling, ``code`` + ``params`` worded by :mod:`.words`."""
 
     status: str  # queued | anchoring | anchored | failed
-    label: str
+    code: str  # a key of words.ANCHOR
     done: bool
     job: ChainJob | None
+    params: dict = field(default_factory=dict)
+
+    @property
+    def msgid(self) -> str:
+        return words.ANCHOR[self.code]
+
+    @property
+    def label(self) -> str:
+        """In English, for logs."""
+        return words.english(self.msgid, self.params)
 
 
 def anchor_state(record: Record) -> AnchorState:
     """The honest anchoring status of ``record``, from its outbox job."""
     job = anchor_job(record)
     if job is None and record.batch_member is not None:
-        return AnchorState("queued", "Queued for the next anchoring batch", False, None)
+        return AnchorState("queued", "batch-waiting", False, None)
     if job is None:
-        return AnchorState("failed", "Not queued for anchoring.", True, None)
+        return AnchorState("failed", "not-queued", True, None)
     if job.status == "confirmed":
-        return AnchorState("anchored", f"Anchored in block {job.block_number}", True, job)
+        return AnchorState("anchored", "anchored", True, job, {"number": job.block_number})
     if job.status == "failed":
-        return AnchorState("failed", f"Anchoring failed: {job.last_error}", True, job)
+        return AnchorState("failed", "failed", True, job, {"error": job.last_error or ""})
     if job.status == "mined":
-        return AnchorState("anchoring", f"In block {job.block_number}, waiting for confirmation", False, job)
+        return AnchorState("anchoring", "mined", False, job, {"number": job.block_number})
     if job.status == "sent":
-        return AnchorState("anchoring", f"Anchoring (transaction {job.tx_hash[:12]}…)", False, job)
-    waiting = " — the chain is unreachable, it will be retried" if job.last_error else ""
-    return AnchorState("queued", f"Queued for anchoring{waiting}", False, job)
+        return AnchorState("anchoring", "sent", False, job, {"tx": (job.tx_hash or "")[:12]})
+    return AnchorState("queued", "retrying" if job.last_error else "queued", False, job)
 
 
 PROOF_FORMAT = "phr-proof/3"
@@ -577,11 +601,3 @@ def proof_for(opened: Opened) -> dict:
         "merkle_path": ["0x" + h for h in json.loads(member.merkle_path)],
         "batch_submitter": batch.submitter,
     }
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, or_, select
 from flask_babel import gettext as _
 
-from .. import db, merkle, services, vault, viewer
+from .. import clock, db, merkle, services, vault, viewer
 from ..anchoring import sign_and_enqueue
 from ..custody import KeyBundle
 from ..fhirbundle import canonical_bytes
@@ -53,10 +53,10 @@ def directory(query: str = "") -> list[User]:
 
 def active_grants(patient: User) -> list[Grant]:
     """The patient's grants that are neither revoked nor expired, newest first."""
-    now = _now()
+    now = clock.now()
     return [g for g in db.session().scalars(
         select(Grant).where(Grant.patient_id == patient.id, Grant.revoked_at.is_(None)).order_by(Grant.created_at.desc()))
-        if g.expires_at is None or _aware(g.expires_at) > now]
+        if g.expires_at is None or clock.aware(g.expires_at) > now]
 
 
 def all_records_readers(patient: User) -> list[User]:
@@ -75,7 +75,7 @@ def grant_access(patient: User, keys: KeyBundle, doctor_id: int, *, record_ids: 
     doctor = session.get(User, doctor_id)
     if doctor is None or doctor.role != "doctor":
         raise SharingError(_("Choose a registered doctor."))
-    if expires_at is not None and expires_at <= _now():
+    if expires_at is not None and expires_at <= clock.now():
         raise SharingError(_("The expiry must be in the future."))
     if any(g.doctor_id == doctor.id for g in active_grants(patient)):
         raise SharingError(_("%(name)s already has access; revoke it first to change it.", name=doctor.display_name))
@@ -133,7 +133,7 @@ def revoke_access(patient: User, keys: KeyBundle, grant_id: int) -> Grant:
                                    [bytes.fromhex(session.get(Record, gr.record_id).anchor_id), doctor.eth_address],
                                    kind="revoke", user_id=patient.id, chain_id=chain_id, record_id=gr.record_id)
             _event(patient, patient, "revoke", subject=doctor, record=session.get(Record, gr.record_id), job=job)
-    grant.revoked_at = _now()
+    grant.revoked_at = clock.now()
     session.commit()
     return grant
 
@@ -166,7 +166,7 @@ def _save_rules(patient: User, rules: list[hiding.Rule]) -> None:
     body = json.dumps({"rules": [r.as_dict() for r in rules]}).encode()
     sealed = vault.seal(body, _rules_aad(patient), {"owner": vault.load_public_pem(patient.rsa_public_pem.encode())})
     session.merge(HideRules(patient_id=patient.id, ciphertext=sealed.ciphertext,
-                            wrapped_key=sealed.wrapped_keys["owner"], updated_at=_now()))
+                            wrapped_key=sealed.wrapped_keys["owner"], updated_at=clock.now()))
     own = select(Record.id).where(Record.owner_id == patient.id)
     session.execute(delete(PrivacyTag).where(PrivacyTag.record_id.in_(own)))
 
@@ -465,11 +465,11 @@ class Patient:
 
 def patients_of(doctor: User) -> list[Patient]:
     """Patients who granted ``doctor`` access that is neither revoked nor expired."""
-    now = _now()
+    now = clock.now()
     grants = db.session().scalars(select(Grant).where(Grant.doctor_id == doctor.id, Grant.revoked_at.is_(None))
                                   .order_by(Grant.created_at.desc()))
     return [Patient(g.patient, g, bool(g.grant_job and g.grant_job.status == "confirmed")) for g in grants
-            if g.expires_at is None or _aware(g.expires_at) > now]
+            if g.expires_at is None or clock.aware(g.expires_at) > now]
 
 
 def _patient_for(doctor: User, patient_id: int) -> Patient:
@@ -536,11 +536,12 @@ def open_shared(record: Record, doctor: User, keys: KeyBundle) -> records.Opened
         ciphertext = services.storage().get(share.storage_key)
         payload = json.loads(vault.open_sealed(ciphertext, share_key, keys.rsa_private, _share_aad(record.id)))
     except ObjectMissing:
-        return records.Opened(record, records.Integrity("missing", "MISSING: the shared copy of this record is gone."))
+        return records.Opened(record, records.Integrity("missing", "share-missing"))
     except StorageError as exc:
-        return records.Opened(record, records.Integrity("unverifiable", f"The object store is unreachable ({exc})."))
+        return records.Opened(record, records.Integrity("unverifiable", "share-store-unreachable",
+                                                        params={"error": exc}))
     except (vault.VaultError, ValueError):
-        return records.Opened(record, records.Integrity("modified", "MODIFIED: the shared copy fails authentication."))
+        return records.Opened(record, records.Integrity("modified", "share-fails-authentication"))
     return _verify_share(record, payload)
 
 
@@ -550,36 +551,36 @@ def _verify_share(record: Record, payload: dict) -> records.Opened:
     leaves = [bytes.fromhex(x) for x in payload["leaves"]]
     for entry, pos, salt in zip(bundle.get("entry", []), payload["positions"], payload["salts"]):
         if merkle.salted_leaf(bytes.fromhex(salt), canonical_bytes(entry)) != leaves[pos]:
-            return records.Opened(record, records.Integrity(
-                "modified", f"MODIFIED: shared item {entry['fullUrl']} does not match its anchored leaf."))
+            return records.Opened(record, records.Integrity("modified", "share-item-differs",
+                                                            params={"item": entry["fullUrl"]}))
     computed = merkle.root(leaves).hex() if leaves else "00" * 32
     if record.batch_member is not None:  # batch-anchored (docs/anchoring.md): resourcesRoot is in the signed leaf
         integrity = records.batch_integrity(record, computed, record_hash=record.sha256, resources_root=computed,
                                             label="Merkle root")
         if integrity.state == "verified":
             hidden = len(leaves) - len(payload["positions"])
-            integrity = replace(integrity, message=f"Verified against the chain ({hidden} items withheld by the "
-                                f"patient, proven by their hashes; batch root 0x{record.batch_member.batch.root}).")
+            integrity = replace(integrity, code="share-verified-batch",
+                                params={"hidden": hidden, "root": record.batch_member.batch.root})
         shown = integrity.state in ("verified", "pending")
         return records.Opened(record, integrity, canonical_bytes(bundle) if shown else None,
                               bundle if shown else None)
     try:
         anchor = records.registry(record).get_anchor(bytes.fromhex(record.anchor_id), record.owner.eth_address)
     except ChainError as exc:
-        return records.Opened(record, records.Integrity("unverifiable", f"Could not reach the chain ({exc})."))
+        return records.Opened(record, records.Integrity("unverifiable", "share-chain-unreachable",
+                                                        params={"error": exc}))
     canonical = canonical_bytes(bundle)
     if anchor is None:
-        return records.Opened(record, records.Integrity("pending", "Not anchored yet; it cannot be verified until it is.",
-                                                        computed), canonical, bundle)
+        return records.Opened(record, records.Integrity("pending", "share-not-anchored", computed), canonical, bundle)
     if anchor.resources_root.hex() != computed:
-        return records.Opened(record, records.Integrity("modified", "MODIFIED: the shared items do not match the chain.",
-                                                        computed, anchor.resources_root.hex(), anchor.block_number))
+        return records.Opened(record, records.Integrity("modified", "share-differs", computed,
+                                                        anchor.resources_root.hex(), anchor.block_number))
     job = record.anchor_job
     hidden = len(leaves) - len(payload["positions"])
     return records.Opened(record, records.Integrity(
-        "verified", f"Verified against the chain ({hidden} items withheld by the patient, proven by their hashes).",
-        computed, anchor.resources_root.hex(), anchor.block_number, job.tx_hash if job else None,
-        datetime.fromtimestamp(anchor.anchored_at, timezone.utc), "Merkle root"), canonical, bundle)
+        "verified", "share-verified", computed, anchor.resources_root.hex(), anchor.block_number,
+        job.tx_hash if job else None, datetime.fromtimestamp(anchor.anchored_at, timezone.utc), "Merkle root",
+        params={"hidden": hidden}), canonical, bundle)
 
 
 def add_record_for(doctor: User, keys: KeyBundle, patient_id: int, *, code: str, diagnosis: str,
@@ -614,7 +615,7 @@ def add_record_for(doctor: User, keys: KeyBundle, patient_id: int, *, code: str,
 def visit_bundle(patient: User, doctor: User, *, code: str, diagnosis: str, medications: list[dict],
                  notes: str) -> dict:
     """The FHIR R4 collection for a doctor's visit note."""
-    now = _now()
+    now = clock.now()
     ids = {k: secrets.token_hex(16) for k in ("patient", "practitioner", "encounter", "condition")}
     url = {k: f"urn:uuid:{_uuid(v)}" for k, v in ids.items()}
     entries = [
@@ -742,11 +743,3 @@ def _allowed_then(chain: Ledger, grants: list, read) -> bool:
     timestamp = chain.block(read["blockNumber"]).timestamp
     return any(expires is not None and (expires == 0 or timestamp < expires)
                for rid, expires in live.items() if rid in (b"\0" * 32, read["args"]["recordId"]))
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -56,7 +56,7 @@ def _grants_changed() -> str:
 def index():
     q = request.args.get("q", "")
     doctors = service.directory(q)
-    if request.headers.get("HX-Trigger") == "doctor-search":
+    if fragment_wanted(trigger="doctor-search"):
         return render_template("sharing/_directory.html", doctors=doctors, grants=service.active_grants(current_user),
                                form=_grant_form(), q=q)
     return render_template("sharing/index.html", doctors=doctors, grants=service.active_grants(current_user),

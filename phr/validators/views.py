@@ -1,7 +1,7 @@
 """The validators page: signer set, who sealed recent blocks, pending votes, and voting via the operator's own node."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -49,9 +49,9 @@ def chain_down(_exc):
 @role_required("validator")
 def index():
     state = _state()
-    if fragment_wanted() and request.headers.get("HX-Target") == "signers":
-        return render_template("validators/_signer_list.html", **state), 200, {"Vary": "HX-Request, HX-Target"}
-    return render_template("validators/index.html", **state), 200, {"Vary": "HX-Request, HX-Target"}
+    if fragment_wanted(target="signers"):
+        return render_template("validators/_signer_list.html", **state)
+    return render_template("validators/index.html", **state)
 
 
 @bp.post("/proposals")

@@ -8,7 +8,7 @@ import json
 import pytest
 from importer_helpers import read
 
-from phr.fhirbundle import ImportRejected, canonical_bytes, resource_hashes, validate_bundle
+from phr.fhirbundle import ImportRejected, canonical_bytes, validate_bundle
 from phr.importer import import_file
 
 
@@ -152,11 +152,3 @@ def test_values_json_cannot_carry_are_rejected_by_canonical_bytes(value):
 def test_sha256_is_of_the_canonical_bytes(scenario):
     assert scenario.sha256 == hashlib.sha256(scenario.canonical).hexdigest()
     assert not scenario.canonical.endswith(b"\n")
-
-
-def test_resource_hashes_cover_each_entry(scenario):
-    hashes = resource_hashes(scenario.bundle)
-    assert [url for url, _ in hashes] == [e["fullUrl"] for e in scenario.bundle["entry"]]
-    url, digest = hashes[0]
-    assert digest == hashlib.sha256(canonical_bytes(scenario.bundle["entry"][0])).hexdigest()
-    assert len({d for _, d in hashes}) == len(hashes)

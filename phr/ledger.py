@@ -170,6 +170,15 @@ def _b32(value: bytes | str) -> bytes:
     return raw
 
 
+def _anchored(log) -> AnchoredEvent:
+    args = log["args"]
+    return AnchoredEvent(
+        record_id=bytes(args["recordId"]).hex(), owner=args["owner"], author=args["author"],
+        record_hash=bytes(args["recordHash"]).hex(), resources_root=bytes(args["resourcesRoot"]).hex(),
+        storage_key=args["storageKey"], tx_hash=log["transactionHash"].to_0x_hex(), log_index=log["logIndex"],
+        block_number=log["blockNumber"])
+
+
 class Ledger:
     """A client for the PHRRegistry contract over one or more node RPC URLs (first that answers).
 
@@ -388,7 +397,9 @@ class Ledger:
     def has_contract(self, address: str | None = None) -> bool:
         """Whether code is deployed at ``address`` (default: this client's registry)."""
         address = address or self.address
-        return bool(address) and bool(self._on_node(lambda w3: w3.eth.get_code(to_checksum_address(address))))
+        if not address:
+            return False
+        return self._on_node(lambda w3: w3.eth.get_code(to_checksum_address(address))) not in (b"", b"\0")
 
     # ----- typed signers: registry calls signed offline, for the outbox --------
     def _sign(self, key: bytes | str, function: str, args: list, nonce: int | None, chain_id: int | None) -> SignedTx:
@@ -504,11 +515,7 @@ class Ledger:
         where = {"block_hash": block_hash} if block_hash else {"from_block": from_block, "to_block": to_block}
         logs = self._on_node(lambda w3: self._contract_on(w3).events.Anchored().get_logs(argument_filters=filters,
                                                                                         **where))
-        return [AnchoredEvent(
-            record_id=bytes(log["args"]["recordId"]).hex(), owner=log["args"]["owner"], author=log["args"]["author"],
-            record_hash=bytes(log["args"]["recordHash"]).hex(), resources_root=bytes(log["args"]["resourcesRoot"]).hex(),
-            storage_key=log["args"]["storageKey"], tx_hash=log["transactionHash"].to_0x_hex(),
-            log_index=log["logIndex"], block_number=log["blockNumber"]) for log in logs]
+        return [_anchored(log) for log in logs]
 
     def grant_events(self, owner: str) -> list:
         """``owner``'s ``Granted`` and ``Revoked`` events (web3 event data: ``event``, ``args``, block, log index)."""

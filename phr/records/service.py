@@ -225,9 +225,9 @@ def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: 
 def _sign_anchor(record: Record, author: User, author_keys: KeyBundle) -> ChainJob:
     """Queue ``anchor(anchor_id, commitment, resourcesRoot, storageKey, owner)`` signed by the author."""
     chain = services.ledger()
-    sign = partial(chain.sign_anchor, record_id=bytes.fromhex(record.anchor_id), record_hash=bytes.fromhex(record.sha256),
-                   resources_root=bytes.fromhex(record.resources_root), storage_key=record.storage_key,
-                   owner=record.owner.eth_address)
+    sign = partial(chain.sign_anchor, record_id=bytes.fromhex(record.anchor_id),
+                   record_hash=bytes.fromhex(record.sha256), resources_root=bytes.fromhex(record.resources_root),
+                   storage_key=record.storage_key, owner=record.owner.eth_address)
     return sign_and_enqueue(db.session(), chain, author_keys.eth_private, sign, kind="anchor", user_id=author.id,
                             record_id=record.id, chain_id=services.chain_id())
 

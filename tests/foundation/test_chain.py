@@ -44,9 +44,11 @@ def test_user_key_anchors_and_reads_back(devnet, ledger, funded_account):
 
 def test_second_anchor_of_same_id_is_rejected(ledger, funded_account):
     record_id = os.urandom(32)
-    ledger.wait(ledger.send(ledger.sign_anchor(funded_account.key, record_id, os.urandom(32), ZERO, "k1", funded_account.address)))
+    ledger.wait(ledger.send(ledger.sign_anchor(funded_account.key, record_id, os.urandom(32), ZERO, "k1",
+                                               funded_account.address)))
     with pytest.raises(TxReverted, match="AlreadyAnchored"):
-        ledger.send(ledger.sign_anchor(funded_account.key, record_id, os.urandom(32), ZERO, "k2", funded_account.address))
+        ledger.send(ledger.sign_anchor(funded_account.key, record_id, os.urandom(32), ZERO, "k2",
+                                       funded_account.address))
     assert ledger.get_anchor(record_id, funded_account.address).storage_key == "k1"
 
 
@@ -54,7 +56,8 @@ def test_non_owner_cannot_grant_or_anchor_for_owner(devnet, ledger, funded_accou
     stranger = Account.create()
     ledger.wait(ledger.transfer(devnet.faucet_key, stranger.address, 10**17))
     record_id = os.urandom(32)
-    ledger.wait(ledger.send(ledger.sign_anchor(funded_account.key, record_id, os.urandom(32), ZERO, "k", funded_account.address)))
+    ledger.wait(ledger.send(ledger.sign_anchor(funded_account.key, record_id, os.urandom(32), ZERO, "k",
+                                               funded_account.address)))
     # Anchors are keyed by (owner, id): the stranger has no anchor of their own under this id to grant.
     with pytest.raises(TxReverted, match="UnknownRecord"):
         ledger.send(ledger.sign_grant_record(stranger.key, record_id, stranger.address))

@@ -71,7 +71,8 @@ def test_a_version_1_record_still_verifies_and_a_forged_read_there_is_never_show
     assert verify.verify(bundle, proof, devnet.rpc_urls) == []
 
     stranger = _stranger(cast.app, devnet)
-    legacy.wait(legacy.send(legacy.sign_log_access(stranger.key, keys.eth_address, bytes.fromhex(cast.record_id), 1, ZERO)))
+    legacy.wait(legacy.send(legacy.sign_log_access(stranger.key, keys.eth_address, bytes.fromhex(cast.record_id),
+                                                   1, ZERO)))
     assert legacy.contract.events.AccessLogged().get_logs(from_block=0)  # version 1 took it
     page = _log_page(cast)
     assert "missing from this log" not in page and stranger.address not in page
@@ -96,8 +97,8 @@ def test_an_id_taken_on_chain_is_anchored_again_under_a_fresh_id_at_the_authors_
         chain, owner = services.ledger(), db.session().get(Record, rid).owner.eth_address
         chain.wait(chain.transfer(devnet.faucet_key, doctor.eth_address, 10**17))
         # Someone the owner lets write takes the id first: the only way left to take an id in version 2.
-        chain.wait(chain.send(chain.sign_anchor(doctor.eth_private, bytes.fromhex(rid), os.urandom(32), ZERO, "records/junk",
-                                                owner)))
+        chain.wait(chain.send(chain.sign_anchor(doctor.eth_private, bytes.fromhex(rid), os.urandom(32), ZERO,
+                                                "records/junk", owner)))
     settled = lambda: all(j.status not in PENDING for j in jobs(cast.app))  # noqa: E731
     drive_worker(cast.app, settled, timeout=90)
     with cast.app.app_context():

@@ -71,10 +71,10 @@ def sign_and_enqueue(db: Session, chain: Ledger, key: bytes, sign: Signer, *, ki
 
     ``sign`` is one of the gateway's typed signers with the call's own arguments
     bound, e.g. ``partial(chain.sign_grant, reader=doctor, expires_at=0, can_write=True)``;
-    the outbox supplies the key, the nonce and the chain id. The signer's user row is locked first (PostgreSQL ``FOR NO KEY UPDATE``, which does not
-    conflict with the key-share locks foreign keys take; SQLite
-    serialises writers anyway), so concurrent requests of one user take
-    consecutive nonces instead of colliding.
+    the outbox supplies the key, the nonce and the chain id. The signer's user row
+    is locked first (PostgreSQL ``FOR NO KEY UPDATE``, which does not conflict with
+    the key-share locks foreign keys take; SQLite serialises writers anyway), so
+    concurrent requests of one user take consecutive nonces instead of colliding.
     """
     db.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
     sender = Account.from_key(key).address

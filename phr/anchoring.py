@@ -1,7 +1,8 @@
 """Chain transactions through a durable outbox, and the worker that gets them confirmed.
 
 A user's transaction is signed in their session — the only place their key is
-unlocked — with a nonce the database hands out, and stored as a
+unlocked — by one of the chain gateway's typed signers (``Ledger.sign_anchor``,
+``sign_grant``, ...) with a nonce the database hands out, and stored as a
 :class:`~phr.records.models.ChainJob` in the same database transaction as the
 change it records. The worker (``python -m phr.worker``, one process) then
 broadcasts it, re-broadcasts it while it is not mined (a dropped transaction
@@ -16,8 +17,9 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from eth_account import Account
 from sqlalchemy import func, or_, select, update
@@ -25,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from . import batchproof, clock
-from .ledger import GAS_LIMITS, MAX_FEE_PER_GAS, BlockInfo, ChainError, ChainUnavailable, Ledger, NonceUsed
+from .ledger import GAS_LIMITS, MAX_FEE_PER_GAS, BlockInfo, ChainError, ChainUnavailable, Ledger, NonceUsed, SignedTx
 from .models import User
 from .records.models import AnchorBatch, BatchMember, ChainJob, Record
 
@@ -52,20 +54,25 @@ def next_nonce(db: Session, chain: Ledger, sender: str) -> int:
     return nonce
 
 
-def sign_and_enqueue(db: Session, chain: Ledger, key: bytes, function: str, args: list, *, kind: str,
-                     user_id: int | None, chain_id: int, record_id: str | None = None) -> ChainJob:
-    """Sign ``function(*args)`` with ``key`` and add it to the outbox (the caller commits).
+Signer = Callable[..., SignedTx]  # a Ledger typed signer with its call's arguments bound: sign(key, nonce=, chain_id=)
 
-    The signer's user row is locked first (PostgreSQL ``FOR NO KEY UPDATE``, which does not
-    conflict with the key-share locks foreign keys take; SQLite
-    serialises writers anyway), so concurrent requests of one user take
-    consecutive nonces instead of colliding.
+
+def sign_and_enqueue(db: Session, chain: Ledger, key: bytes, sign: Signer, *, kind: str,
+                     user_id: int | None, chain_id: int, record_id: str | None = None) -> ChainJob:
+    """Sign with ``key`` through ``sign`` and add the transaction to the outbox (the caller commits).
+
+    ``sign`` is one of the gateway's typed signers with the call's own arguments
+    bound, e.g. ``partial(chain.sign_grant, reader=doctor, expires_at=0, can_write=True)``;
+    the outbox supplies the key, the nonce and the chain id. The signer's user row
+    is locked first (PostgreSQL ``FOR NO KEY UPDATE``, which does not conflict with
+    the key-share locks foreign keys take; SQLite serialises writers anyway), so
+    concurrent requests of one user take consecutive nonces instead of colliding.
     """
     db.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
     sender = Account.from_key(key).address
     for _ in range(5):
         nonce = next_nonce(db, chain, sender)
-        signed = chain.sign_call(key, function, args, nonce=nonce, chain_id=chain_id)
+        signed = sign(key, nonce=nonce, chain_id=chain_id)
         job = ChainJob(kind=kind, user_id=user_id, record_id=record_id, sender=sender, nonce=nonce,
                        raw_tx=signed.raw, tx_hash=signed.hash, status="queued")
         try:
@@ -230,7 +237,8 @@ class Worker:
             leaves.append(batchproof.leaf(fields, r.owner_signature))
         leaves.append(batchproof.salt_leaf(secrets.token_bytes(32)))  # a fresh root, even for the same records
         root, paths = batchproof.tree(leaves)
-        job = sign_and_enqueue(self.db, self.chain, self.batcher_key, "anchorBatch", [root, len(leaves)],
+        job = sign_and_enqueue(self.db, self.chain, self.batcher_key,
+                               partial(self.chain.sign_batch, root=root, count=len(leaves)),
                                kind="batch", user_id=None, chain_id=chain_id)
         batch = AnchorBatch(root=root.hex(), count=len(leaves), job=job)
         self.db.add(batch)
@@ -298,7 +306,7 @@ class Worker:
         try:
             self.chain.broadcast(job.raw_tx)
         except NonceUsed:
-            if self.chain.receipt(job.tx_hash) is None and self.chain.rpc("eth_getTransactionByHash", [job.tx_hash]) is None:
+            if self.chain.receipt(job.tx_hash) is None and not self.chain.transaction_known(job.tx_hash):
                 self._fail(job, "another transaction used this nonce; sign the action again")
             return
         job.status = "sent"

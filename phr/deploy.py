@@ -36,7 +36,7 @@ def ensure_contract(chain: Ledger, deployer_key: str, instance_dir: str | Path, 
     state = json.loads(path.read_text()) if path.exists() else {}
     recorded = state.get("address")
     previous = list(state.get("previous", []))
-    if recorded and chain.rpc("eth_getCode", [recorded, "latest"]) not in ("0x", "0x0"):
+    if recorded and chain.has_contract(recorded):
         version = Ledger.for_registry(chain.rpc_urls, recorded).version
         if version == VERSION:
             return recorded

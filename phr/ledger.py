@@ -1,10 +1,20 @@
-"""The chain client (the paper's "transfer module"): deploy, anchor, grant, read, inspect blocks.
+"""The chain gateway (the paper's "transfer module"): the only module that speaks JSON-RPC.
 
-Every user action is a transaction signed locally with that user's own
-secp256k1 key (eth-account); nodes never hold user keys. Only the standard
-``eth_*`` / ``net_*`` / ``clique_*`` JSON-RPC that both geth and Besu serve is
-used, and a block's sealer is recovered from its header seal (EIP-225), which
-works on either client.
+Deploy, sign, broadcast, read the registry and its events, inspect blocks and
+make clique operator calls, all through :class:`Ledger` (web3, with fail-over
+between nodes and a timeout per call). Every user action is a transaction
+signed locally with that user's own secp256k1 key (eth-account) by a typed
+signer (:meth:`Ledger.sign_anchor`, :meth:`Ledger.sign_grant`, ...); the
+outbox (:mod:`phr.anchoring`) stores and broadcasts what they return, and
+nodes never hold user keys. Events are read and decoded through web3's
+contract event API. Only the standard ``eth_*`` / ``net_*`` / ``clique_*``
+JSON-RPC that both geth and Besu serve is used, and a block's sealer is
+recovered from its header seal (EIP-225), which works on either client.
+
+Fee policy (one, for every transaction the platform signs): a fixed
+``MAX_FEE_PER_GAS`` cap and ``PRIORITY_FEE`` tip, so a transaction can be
+signed while the chain is unreachable and the worker's top-ups cover any of
+them (clique's base fee stays near its 7 wei floor, far below the cap).
 """
 from __future__ import annotations
 
@@ -48,21 +58,25 @@ class NonceUsed(ChainError):
     """The sender's nonce was already taken by another transaction: this one can never be mined."""
 
 
-# Fixed fee and gas limits let transactions be signed while the chain is unreachable.
+# The fee policy (module docstring): fixed, so transactions can be signed while the chain is unreachable.
 MAX_FEE_PER_GAS = 10**10  # 10 gwei cap; clique's base fee stays near its 7 wei floor
 PRIORITY_FEE = 1
+FEES = {"maxFeePerGas": MAX_FEE_PER_GAS, "maxPriorityFeePerGas": PRIORITY_FEE}
+# Fixed gas limits per registry call, for the same reason (no estimate needs a node).
 GAS_LIMITS = {"anchor": 400_000, "grant": 150_000, "grantRecord": 150_000, "revoke": 100_000,
               "revokeRecord": 100_000, "logAccess": 80_000, "anchorBatch": 150_000}
 
 
 @dataclass(frozen=True)
 class SignedTx:
-    """A raw transaction ready to broadcast, and its hash."""
+    """A raw transaction ready to broadcast, and its hash (plus its target and calldata, for a dry run)."""
 
     raw: bytes
     hash: str
     sender: str
     nonce: int
+    to: str
+    data: str
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,21 @@ class Batch:
     anchored_at: int
     block_number: int
     count: int
+
+
+@dataclass(frozen=True)
+class AnchoredEvent:
+    """One ``Anchored(recordId, owner, author, recordHash, resourcesRoot, storageKey)`` event, decoded."""
+
+    record_id: str  # 64 hex digits, no 0x (as Record.id)
+    owner: str
+    author: str
+    record_hash: str  # 64 hex digits
+    resources_root: str
+    storage_key: str
+    tx_hash: str
+    log_index: int
+    block_number: int
 
 
 @dataclass(frozen=True)
@@ -141,6 +170,15 @@ def _b32(value: bytes | str) -> bytes:
     return raw
 
 
+def _anchored(log) -> AnchoredEvent:
+    args = log["args"]
+    return AnchoredEvent(
+        record_id=bytes(args["recordId"]).hex(), owner=args["owner"], author=args["author"],
+        record_hash=bytes(args["recordHash"]).hex(), resources_root=bytes(args["resourcesRoot"]).hex(),
+        storage_key=args["storageKey"], tx_hash=log["transactionHash"].to_0x_hex(), log_index=log["logIndex"],
+        block_number=log["blockNumber"])
+
+
 class Ledger:
     """A client for the PHRRegistry contract over one or more node RPC URLs (first that answers).
 
@@ -165,7 +203,7 @@ class Ledger:
 
     @property
     def legacy(self) -> bool:
-        """Whether this client speaks a registry version older than the current one (read only)."""
+        """Whether this client speaks a registry version older than the current one (the app only reads those)."""
         return self.version != VERSION
 
     def at(self, address: str | None) -> Ledger:
@@ -202,12 +240,12 @@ class Ledger:
                 result = fn(self._providers[i])
                 self._good = i
                 return result
-            except (requests.ConnectionError, requests.Timeout, ConnectionError) as exc:
+            except (requests.RequestException, json.JSONDecodeError, ConnectionError) as exc:  # no usable answer
                 last = exc
-        raise ChainUnavailable(f"no chain node answered ({', '.join(self.rpc_urls)}): {type(last).__name__}")
+        raise ChainUnavailable(f"no chain node answered ({', '.join(self.rpc_urls)}): {type(last).__name__}") from last
 
     def rpc(self, method: str, params: list | None = None):
-        """A raw JSON-RPC call (e.g. ``clique_getSigners``) with fail-over."""
+        """A raw JSON-RPC call with fail-over; ``ChainError("method: reason")`` if the node refuses it."""
         def call(w3):
             resp = w3.provider.make_request(method, params or [])
             if "error" in resp:
@@ -242,13 +280,11 @@ class Ledger:
         return self._on_node(lambda w3: w3.eth.get_balance(to_checksum_address(address)))
 
     # ----- transactions ------------------------------------------------------
-    def _fees(self, w3) -> dict:
-        base = w3.eth.get_block("latest")["baseFeePerGas"]
-        tip = 1
-        return {"maxPriorityFeePerGas": tip, "maxFeePerGas": base * 2 + tip}
+    def _send_transaction(self, key: bytes | str, tx: dict) -> str:
+        """Fill nonce/fees/gas, sign ``tx`` locally with ``key`` and broadcast it; returns the tx hash.
 
-    def send_transaction(self, key: bytes | str, tx: dict) -> str:
-        """Fill nonce/fees/gas, sign ``tx`` locally with ``key`` and broadcast it; returns the tx hash."""
+        A transaction that would revert is refused with :class:`TxReverted` by the gas estimate, before it is sent.
+        """
         account = Account.from_key(key)
 
         def send(w3):
@@ -256,7 +292,7 @@ class Ledger:
             full.setdefault("chainId", w3.eth.chain_id)
             full["from"] = account.address
             full.setdefault("nonce", w3.eth.get_transaction_count(account.address, "pending"))
-            full.update({k: v for k, v in self._fees(w3).items() if k not in full})
+            full.update({k: v for k, v in FEES.items() if k not in full})
             if "gas" not in full:
                 full["gas"] = int(w3.eth.estimate_gas(full) * 1.2) + 10_000
             signed = account.sign_transaction(full)
@@ -266,18 +302,6 @@ class Ledger:
             return self._on_node(send)
         except (ContractCustomError, ContractLogicError) as exc:
             raise TxReverted(self._revert_reason(exc)) from None
-
-    def _contract_tx(self, key: bytes | str, function: str, *args) -> str:
-        account = Account.from_key(key)
-        try:
-            tx = self._on_node(lambda w3: getattr(self._contract_on(w3).functions, function)(*args)
-                               .build_transaction({"from": account.address, "gas": 0}))
-        except (ContractCustomError, ContractLogicError) as exc:
-            raise TxReverted(self._revert_reason(exc)) from None
-        tx.pop("gas")
-        for k in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice", "nonce"):
-            tx.pop(k, None)
-        return self.send_transaction(key, tx)
 
     def _revert_reason(self, exc: Exception) -> str:
         data = getattr(exc, "data", None)
@@ -306,16 +330,6 @@ class Ledger:
             raise TxReverted(f"transaction {tx_hash} reverted")
         return dict(receipt)
 
-    def sign_call(self, key: bytes | str, function: str, args: list, *, nonce: int, chain_id: int) -> SignedTx:
-        """Sign a registry call offline (no node needed), with fixed fees and gas limit."""
-        account = Account.from_key(key)
-        data = self.contract.encode_abi(function, args=args)
-        tx = {"to": self.address, "data": data, "value": 0, "nonce": nonce, "chainId": chain_id,
-              "gas": GAS_LIMITS[function], "maxFeePerGas": MAX_FEE_PER_GAS, "maxPriorityFeePerGas": PRIORITY_FEE,
-              "type": 2}
-        signed = account.sign_transaction(tx)
-        return SignedTx(bytes(signed.raw_transaction), signed.hash.to_0x_hex(), account.address, nonce)
-
     def pending_nonce(self, address: str) -> int:
         """The next nonce the chain expects from ``address`` (counting its pending transactions)."""
         return self._on_node(lambda w3: w3.eth.get_transaction_count(to_checksum_address(address), "pending"))
@@ -334,6 +348,19 @@ class Ledger:
                 raise ChainError(f"node refused the transaction: {message}") from None
         return self._on_node(send)
 
+    def send(self, signed: SignedTx) -> str:
+        """Dry-run ``signed`` against the latest state, then broadcast it; returns the tx hash.
+
+        For tools and tests that want the contract's reason up front (:class:`TxReverted` naming its custom
+        error) rather than a reverted receipt; the app's own transactions go through the outbox instead.
+        """
+        call = {"from": signed.sender, "to": signed.to, "data": signed.data}
+        try:
+            self._on_node(lambda w3: w3.eth.call(call))
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise TxReverted(self._revert_reason(exc)) from None
+        return self.broadcast(signed.raw)
+
     def receipt(self, tx_hash: str) -> dict | None:
         """The receipt of ``tx_hash``, or None while it is not mined."""
         def get(w3):
@@ -343,9 +370,18 @@ class Ledger:
                 return None
         return self._on_node(get)
 
+    def transaction_known(self, tx_hash: str) -> bool:
+        """Whether a node knows ``tx_hash`` at all (pending or mined)."""
+        def get(w3):
+            try:
+                return w3.eth.get_transaction(tx_hash) is not None
+            except TransactionNotFound:
+                return False
+        return self._on_node(get)
+
     def transfer(self, key: bytes | str, to: str, wei: int) -> str:
         """Send ``wei`` from ``key``'s account to ``to`` (gas money for users)."""
-        return self.send_transaction(key, {"to": to_checksum_address(to), "value": wei, "gas": 21000})
+        return self._send_transaction(key, {"to": to_checksum_address(to), "value": wei, "gas": 21000})
 
     def deploy(self, key: bytes | str, timeout: float = 60.0) -> str:
         """Deploy the registry (in this client's version) from ``key``'s account; returns and adopts its address."""
@@ -354,38 +390,69 @@ class Ledger:
         tx.pop("gas")
         for k in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice", "nonce"):
             tx.pop(k, None)
-        receipt = self.wait(self.send_transaction(key, tx), timeout)
+        receipt = self.wait(self._send_transaction(key, tx), timeout)
         self.address = to_checksum_address(receipt["contractAddress"])
         return self.address
 
+    def has_contract(self, address: str | None = None) -> bool:
+        """Whether code is deployed at ``address`` (default: this client's registry)."""
+        address = address or self.address
+        if not address:
+            return False
+        return self._on_node(lambda w3: w3.eth.get_code(to_checksum_address(address))) not in (b"", b"\0")
+
+    # ----- typed signers: registry calls signed offline, for the outbox --------
+    def _sign(self, key: bytes | str, function: str, args: list, nonce: int | None, chain_id: int | None) -> SignedTx:
+        """Sign ``function(*args)`` with the fixed fee policy and gas limit; ``None`` nonce or chain id: ask a node."""
+        account = Account.from_key(key)
+        nonce = self.pending_nonce(account.address) if nonce is None else nonce
+        chain_id = self.chain_id() if chain_id is None else chain_id
+        data = self.contract.encode_abi(function, args=args)
+        tx = {"to": self.address, "data": data, "value": 0, "nonce": nonce, "chainId": chain_id,
+              "gas": GAS_LIMITS[function], **FEES, "type": 2}
+        signed = account.sign_transaction(tx)
+        return SignedTx(bytes(signed.raw_transaction), signed.hash.to_0x_hex(), account.address, nonce,
+                        self.address, data)
+
+    def sign_anchor(self, key, record_id: bytes, record_hash: bytes, resources_root: bytes, storage_key: str,
+                    owner: str, *, nonce: int | None = None, chain_id: int | None = None) -> SignedTx:
+        """``anchor``: a record signed by ``key`` (the owner, or a writer the owner granted)."""
+        return self._sign(key, "anchor", [_b32(record_id), _b32(record_hash), _b32(resources_root), storage_key,
+                                          to_checksum_address(owner)], nonce, chain_id)
+
+    def sign_batch(self, key, root: bytes, count: int, *, nonce: int | None = None,
+                   chain_id: int | None = None) -> SignedTx:
+        """``anchorBatch``: a Merkle root over ``count`` owner-signed leaves (``key`` is only the courier)."""
+        return self._sign(key, "anchorBatch", [_b32(root), count], nonce, chain_id)
+
+    def sign_grant(self, key, reader: str, expires_at: int = 0, can_write: bool = False, *, nonce: int | None = None,
+                   chain_id: int | None = None) -> SignedTx:
+        """``grant``: owner-wide read (and optionally write) access for ``reader``; 0 = no expiry."""
+        return self._sign(key, "grant", [to_checksum_address(reader), expires_at, can_write], nonce, chain_id)
+
+    def sign_grant_record(self, key, record_id: bytes, reader: str, expires_at: int = 0, *, nonce: int | None = None,
+                          chain_id: int | None = None) -> SignedTx:
+        """``grantRecord``: read access for ``reader`` to one of the signer's records."""
+        return self._sign(key, "grantRecord", [_b32(record_id), to_checksum_address(reader), expires_at],
+                          nonce, chain_id)
+
+    def sign_revoke(self, key, reader: str, *, nonce: int | None = None, chain_id: int | None = None) -> SignedTx:
+        """``revoke``: ``reader``'s owner-wide grant."""
+        return self._sign(key, "revoke", [to_checksum_address(reader)], nonce, chain_id)
+
+    def sign_revoke_record(self, key, record_id: bytes, reader: str, *, nonce: int | None = None,
+                           chain_id: int | None = None) -> SignedTx:
+        """``revokeRecord``: ``reader``'s grant on one record."""
+        return self._sign(key, "revokeRecord", [_b32(record_id), to_checksum_address(reader)], nonce, chain_id)
+
+    def sign_log_access(self, key, owner: str, record_id: bytes, action: int, detail_hash: bytes = ZERO32, *,
+                        nonce: int | None = None, chain_id: int | None = None) -> SignedTx:
+        """``logAccess``: an access event on ``owner``'s record (a version-1 registry keys it by id alone)."""
+        args = [_b32(record_id), action, _b32(detail_hash)]
+        return self._sign(key, "logAccess", args if self.legacy else [to_checksum_address(owner), *args],
+                          nonce, chain_id)
+
     # ----- the registry ------------------------------------------------------
-    def anchor(self, key, record_id: bytes, record_hash: bytes, resources_root: bytes, storage_key: str,
-               owner: str) -> str:
-        """Anchor a record signed by ``key`` (the owner, or a writer the owner granted); returns the tx hash."""
-        return self._contract_tx(key, "anchor", _b32(record_id), _b32(record_hash), _b32(resources_root),
-                                 storage_key, to_checksum_address(owner))
-
-    def grant(self, key, reader: str, expires_at: int = 0, can_write: bool = False) -> str:
-        """Owner-wide read (and optionally write) grant to ``reader``; 0 = no expiry."""
-        return self._contract_tx(key, "grant", to_checksum_address(reader), expires_at, can_write)
-
-    def grant_record(self, key, record_id: bytes, reader: str, expires_at: int = 0) -> str:
-        """Read grant to ``reader`` for one record."""
-        return self._contract_tx(key, "grantRecord", _b32(record_id), to_checksum_address(reader), expires_at)
-
-    def revoke(self, key, reader: str) -> str:
-        """Revoke ``reader``'s owner-wide grant."""
-        return self._contract_tx(key, "revoke", to_checksum_address(reader))
-
-    def revoke_record(self, key, record_id: bytes, reader: str) -> str:
-        """Revoke ``reader``'s grant on one record."""
-        return self._contract_tx(key, "revokeRecord", _b32(record_id), to_checksum_address(reader))
-
-    def log_access(self, key, owner: str, record_id: bytes, action: int, detail_hash: bytes = ZERO32) -> str:
-        """Append an access event for ``owner``'s record ``record_id`` (the sender must be allowed to read it)."""
-        return self._contract_tx(key, "logAccess", to_checksum_address(owner), _b32(record_id), action,
-                                 _b32(detail_hash))
-
     def get_anchor(self, record_id: bytes, owner: str) -> Anchor | None:
         """``owner``'s anchor ``record_id``, or None if there is none.
 
@@ -437,16 +504,60 @@ class Ledger:
         """Whether ``writer`` may anchor records owned by ``owner``."""
         return self._view("canWrite", to_checksum_address(writer), to_checksum_address(owner))
 
+    # ----- events ------------------------------------------------------------
+    def anchored_events(self, *, block_hash: str | None = None, owner: str | None = None,
+                        from_block: int | None = None, to_block: int | None = None) -> list[AnchoredEvent]:
+        """The registry's ``Anchored`` events in block ``block_hash`` (or in ``from_block``..``to_block``),
+        optionally only ``owner``'s; none when no registry is configured."""
+        if not self.address:
+            return []
+        filters = {"owner": to_checksum_address(owner)} if owner else None
+        where = {"block_hash": block_hash} if block_hash else {"from_block": from_block, "to_block": to_block}
+        logs = self._on_node(lambda w3: self._contract_on(w3).events.Anchored().get_logs(argument_filters=filters,
+                                                                                        **where))
+        return [_anchored(log) for log in logs]
+
+    def grant_events(self, owner: str) -> list:
+        """``owner``'s ``Granted`` and ``Revoked`` events (web3 event data: ``event``, ``args``, block, log index)."""
+        owner = to_checksum_address(owner)
+        return self._on_node(lambda w3: [
+            log for event in (self._contract_on(w3).events.Granted, self._contract_on(w3).events.Revoked)
+            for log in event().get_logs(from_block=0, argument_filters={"owner": owner})])
+
+    def access_events(self, owner: str) -> list:
+        """``AccessLogged`` events on ``owner``'s records, as web3 event data."""
+        owner = to_checksum_address(owner)
+        return self._on_node(lambda w3: list(self._contract_on(w3).events.AccessLogged().get_logs(
+            from_block=0, argument_filters={"owner": owner})))
+
     # ----- blocks and signers ------------------------------------------------
     def block(self, number: int | str = "latest") -> BlockInfo:
-        """Header fields of block ``number`` with its clique sealer."""
+        """Header fields of block ``number`` with its clique sealer (none for the genesis block, which has no seal)."""
         b = self._on_node(lambda w3: w3.eth.get_block(number))
         return BlockInfo(
             number=b["number"], hash=b["hash"].to_0x_hex(), parent_hash=b["parentHash"].to_0x_hex(),
-            timestamp=b["timestamp"], sealer=clique_sealer(b),
+            timestamp=b["timestamp"], sealer=clique_sealer(b) if b["number"] else "",
             tx_hashes=tuple(t.to_0x_hex() for t in b["transactions"]), gas_used=b["gasUsed"],
         )
 
-    def signers(self) -> list[str]:
-        """The current clique signer set."""
-        return [to_checksum_address(a) for a in self.rpc("clique_getSigners", ["latest"])]
+    def signers(self, block: int | str = "latest") -> list[str]:
+        """The clique signer set at ``block``."""
+        return [to_checksum_address(a) for a in self.rpc("clique_getSigners", [hex(block) if isinstance(block, int)
+                                                                               else block])]
+
+    # ----- clique operator calls (to an operator's own node: ``Ledger([url])``) ----
+    def proposals(self) -> dict[str, bool]:
+        """The node's pending clique votes: address -> True to add, False to remove."""
+        return {to_checksum_address(a): bool(v) for a, v in (self.rpc("clique_proposals") or {}).items()}
+
+    def coinbase(self) -> str:
+        """The node's own sealing account."""
+        return to_checksum_address(self.rpc("eth_coinbase"))
+
+    def propose(self, address: str, authorize: bool) -> None:
+        """Have the node vote to add (``authorize``) or remove ``address`` in the blocks it seals."""
+        self.rpc("clique_propose", [to_checksum_address(address), authorize])
+
+    def discard(self, address: str) -> None:
+        """Withdraw the node's pending vote about ``address``."""
+        self.rpc("clique_discard", [to_checksum_address(address)])

@@ -28,8 +28,7 @@ def check_storage() -> dict:
 def check_chain() -> dict:
     chain = services.ledger()
     try:
-        code = chain.rpc("eth_getCode", [chain.address, "latest"]) if chain.address else "0x"
-        deployed = code not in ("0x", "0x0")
+        deployed = chain.has_contract()
         version = chain.deployed_version() if deployed else None
         error = ("no contract deployed at the configured address" if not deployed else
                  f"the registry is {version}, not {VERSION}: run python -m phr.deploy (docs/operations.md)"

@@ -1,9 +1,9 @@
 """Reading blocks and the records anchored in them, with per-user visibility.
 
-Everything shown about a block comes from the chain: header fields through
-:meth:`Ledger.block` (sealer recovered from the clique seal), and the records
-from the registry's ``Anchored`` events in that block, fetched with
-``eth_getLogs`` by block hash and decoded with the contract ABI. The database
+Everything shown about a block comes from the chain, read through the gateway:
+header fields through :meth:`Ledger.block` (sealer recovered from the clique
+seal), and the records from the registry's ``Anchored`` events in that block
+(:meth:`Ledger.anchored_events`, by block hash). The database
 only adds what the chain cannot know (upload time, a display name) and is
 checked against the chain.
 
@@ -17,12 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from eth_abi import decode as abi_decode
-from eth_utils import event_abi_to_log_topic, to_checksum_address
+from eth_utils import to_checksum_address
 from sqlalchemy import select
 
-from .. import db
-from ..ledger import BlockInfo, ChainError, Ledger
+from .. import clock, db
+from ..ledger import AnchoredEvent, BlockInfo, ChainError, Ledger
 from ..models import User
 from ..records.models import Record
 
@@ -45,21 +44,6 @@ class Link:
     @property
     def ok(self) -> bool:
         return self.child.parent_hash == self.parent.hash and self.child.number == self.parent.number + 1
-
-
-@dataclass(frozen=True)
-class AnchoredEvent:
-    """One decoded ``Anchored(recordId, owner, author, recordHash, resourcesRoot, storageKey)`` log."""
-
-    record_id: str  # 64 hex digits, no 0x (as Record.id)
-    owner: str
-    author: str
-    record_hash: str  # 64 hex digits
-    resources_root: str
-    storage_key: str
-    tx_hash: str
-    log_index: int
-    block_number: int
 
 
 @dataclass(frozen=True)
@@ -118,58 +102,15 @@ def check_links(blocks: Sequence[BlockInfo]) -> list[Link]:
 
 
 # ----- chain reads ---------------------------------------------------------------
-def _anchored_abi(chain: Ledger) -> dict:
-    return next(e for e in chain.artifact["abi"] if e.get("type") == "event" and e["name"] == "Anchored")
-
-
-def _genesis(chain: Ledger) -> BlockInfo:
-    """Block 0 carries no seal (its extraData lists the first signers), so it has no sealer."""
-    raw = chain.rpc("eth_getBlockByNumber", ["0x0", False])
-    return BlockInfo(number=0, hash=raw["hash"], parent_hash=raw["parentHash"], timestamp=int(raw["timestamp"], 16),
-                     sealer="", tx_hashes=tuple(raw["transactions"]), gas_used=int(raw["gasUsed"], 16))
-
-
 def get_block(chain: Ledger, number: int) -> BlockInfo:
     """Block ``number``; raises ``BlockNotFound`` beyond the head."""
     if number < 0 or number > chain.block_number():
         raise BlockNotFound(number)
-    return _genesis(chain) if number == 0 else chain.block(number)
+    return chain.block(number)
 
 
 def _blocks(chain: Ledger, first: int, last: int) -> list[BlockInfo]:
     return [get_block(chain, n) for n in range(max(first, 0), last + 1)]
-
-
-def anchored_events(chain: Ledger, block_hash: str, owner: str | None = None,
-                    block_range: tuple[int, int] | None = None) -> list[AnchoredEvent]:
-    """The registry's ``Anchored`` events in the block ``block_hash`` (or in ``block_range``), decoded.
-
-    ``owner`` filters on the indexed owner topic.
-    """
-    if not chain.address:
-        return []
-    abi = _anchored_abi(chain)
-    topics: list = ["0x" + event_abi_to_log_topic(abi).hex()]
-    if owner:
-        topics += [None, "0x" + "0" * 24 + owner.lower().removeprefix("0x")]
-    query: dict = {"address": chain.address, "topics": topics}
-    if block_range:
-        query |= {"fromBlock": hex(block_range[0]), "toBlock": hex(block_range[1])}
-    else:
-        query["blockHash"] = block_hash
-    data_types = [i["type"] for i in abi["inputs"] if not i["indexed"]]
-    events = []
-    for log in chain.rpc("eth_getLogs", [query]):
-        if log.get("removed"):
-            continue
-        record_id, owner_t, author_t = (bytes.fromhex(t[2:]) for t in log["topics"][1:4])
-        record_hash, root, key = abi_decode(data_types, bytes.fromhex(log["data"][2:]))
-        events.append(AnchoredEvent(
-            record_id=record_id.hex(), owner=to_checksum_address(owner_t[-20:]),
-            author=to_checksum_address(author_t[-20:]), record_hash=record_hash.hex(), resources_root=root.hex(),
-            storage_key=key, tx_hash=log["transactionHash"], log_index=int(log["logIndex"], 16),
-            block_number=int(log["blockNumber"], 16)))
-    return events
 
 
 # ----- what a user may see --------------------------------------------------------
@@ -190,21 +131,17 @@ def _visible(event: AnchoredEvent, viewer: User) -> VisibleAnchor:
         event=event,
         owner_name=owner.display_name if owner else None,
         owned_by_viewer=event.owner == to_checksum_address(viewer.eth_address),
-        uploaded_at=_aware(record.created_at) if record else None,
+        uploaded_at=clock.aware(record.created_at) if record else None,
         matches_database=None if record is None else (
             record.sha256.lower() == event.record_hash and record.storage_key == event.storage_key
             and record.owner_id == (owner.id if owner else None)),
     )
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)  # SQLite drops the zone
-
-
 def block_view(chain: Ledger, viewer: User, number: int) -> BlockView:
     """Block ``number`` with the anchors ``viewer`` may see and a count of the others."""
     block = get_block(chain, number)
-    events = anchored_events(chain, block.hash)
+    events = chain.anchored_events(block_hash=block.hash)
     shown = [_visible(e, viewer) for e in events if may_see(chain, viewer, e)]
     return BlockView(block=block, time=utc(block.timestamp), sealer_is_signer=block.sealer in chain.signers(),
                      anchors=shown, hidden_count=len(events) - len(shown), head=chain.block_number())
@@ -218,7 +155,7 @@ def recent_blocks(chain: Ledger, viewer: User, before: int | None = None, size: 
     blocks = list(reversed(_blocks(chain, first, top))) if top >= 0 else []
     own: dict[int, int] = {}
     if blocks:
-        for event in anchored_events(chain, "", owner=viewer.eth_address, block_range=(first, top)):
+        for event in chain.anchored_events(owner=viewer.eth_address, from_block=first, to_block=top):
             own[event.block_number] = own.get(event.block_number, 0) + 1
     return Page(blocks=blocks, head=head, signers=frozenset(chain.signers()),
                 older=first if first > 0 else None,
@@ -236,5 +173,5 @@ def diagram(chain: Ledger, count: int = DIAGRAM_BLOCKS) -> Diagram:
 
 __all__ = [
     "AnchoredEvent", "BlockNotFound", "BlockView", "ChainError", "Diagram", "Link", "Page", "VisibleAnchor",
-    "anchored_events", "block_view", "check_links", "diagram", "get_block", "may_see", "recent_blocks", "utc",
+    "block_view", "check_links", "diagram", "get_block", "may_see", "recent_blocks", "utc",
 ]

@@ -12,6 +12,7 @@ import json
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -224,10 +225,12 @@ def create_record(*, owner: User, author: User, author_keys: KeyBundle, bundle: 
 
 def _sign_anchor(record: Record, author: User, author_keys: KeyBundle) -> ChainJob:
     """Queue ``anchor(anchor_id, commitment, resourcesRoot, storageKey, owner)`` signed by the author."""
-    return sign_and_enqueue(db.session(), services.ledger(), author_keys.eth_private, "anchor",
-                            [bytes.fromhex(record.anchor_id), bytes.fromhex(record.sha256),
-                             bytes.fromhex(record.resources_root), record.storage_key, record.owner.eth_address],
-                            kind="anchor", user_id=author.id, record_id=record.id, chain_id=services.chain_id())
+    chain = services.ledger()
+    sign = partial(chain.sign_anchor, record_id=bytes.fromhex(record.anchor_id),
+                   record_hash=bytes.fromhex(record.sha256), resources_root=bytes.fromhex(record.resources_root),
+                   storage_key=record.storage_key, owner=record.owner.eth_address)
+    return sign_and_enqueue(db.session(), chain, author_keys.eth_private, sign, kind="anchor", user_id=author.id,
+                            record_id=record.id, chain_id=services.chain_id())
 
 
 def anchors_taken(author: User) -> list[ChainJob]:

@@ -17,6 +17,7 @@ import json
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from functools import partial
 
 from sqlalchemy import delete, or_, select
 from flask_babel import gettext as _
@@ -92,14 +93,16 @@ def grant_access(patient: User, keys: KeyBundle, doctor_id: int, *, record_ids: 
     session.add(grant)
     session.flush()
     if record_ids is None:
-        job = sign_and_enqueue(session, chain, keys.eth_private, "grant", [doctor.eth_address, expiry, True],
+        job = sign_and_enqueue(session, chain, keys.eth_private,
+                               partial(chain.sign_grant, reader=doctor.eth_address, expires_at=expiry, can_write=True),
                                kind="grant", user_id=patient.id, chain_id=chain_id)
         grant.grant_job_id = job.id
         _event(patient, patient, "grant", subject=doctor, job=job)
     else:
         for record in covered:
-            job = sign_and_enqueue(session, chain, keys.eth_private, "grantRecord",
-                                   [bytes.fromhex(record.anchor_id), doctor.eth_address, expiry],
+            job = sign_and_enqueue(session, chain, keys.eth_private,
+                                   partial(chain.sign_grant_record, record_id=bytes.fromhex(record.anchor_id),
+                                           reader=doctor.eth_address, expires_at=expiry),
                                    kind="grant", user_id=patient.id, chain_id=chain_id, record_id=record.id)
             grant.grant_job_id = grant.grant_job_id or job.id
             grant.records.append(GrantRecord(record_id=record.id))
@@ -124,13 +127,15 @@ def revoke_access(patient: User, keys: KeyBundle, grant_id: int) -> Grant:
     session.execute(delete(RecordKey).where(RecordKey.user_id == doctor.id, RecordKey.record_id.in_(own_ids)))
     session.execute(delete(ShareKey).where(ShareKey.user_id == doctor.id, ShareKey.record_id.in_(own_ids)))
     if grant.scope == "all":
-        job = sign_and_enqueue(session, chain, keys.eth_private, "revoke", [doctor.eth_address],
+        job = sign_and_enqueue(session, chain, keys.eth_private, partial(chain.sign_revoke, reader=doctor.eth_address),
                                kind="revoke", user_id=patient.id, chain_id=chain_id)
         _event(patient, patient, "revoke", subject=doctor, job=job)
     else:
         for gr in grant.records:
-            job = sign_and_enqueue(session, chain, keys.eth_private, "revokeRecord",
-                                   [bytes.fromhex(session.get(Record, gr.record_id).anchor_id), doctor.eth_address],
+            job = sign_and_enqueue(session, chain, keys.eth_private,
+                                   partial(chain.sign_revoke_record,
+                                           record_id=bytes.fromhex(session.get(Record, gr.record_id).anchor_id),
+                                           reader=doctor.eth_address),
                                    kind="revoke", user_id=patient.id, chain_id=chain_id, record_id=gr.record_id)
             _event(patient, patient, "revoke", subject=doctor, record=session.get(Record, gr.record_id), job=job)
     grant.revoked_at = clock.now()
@@ -667,9 +672,9 @@ def log_read(doctor: User, keys: KeyBundle, record: Record, action: str = "read"
     chain = services.ledger()
     # logAccess reverts UnknownRecord for batch-anchored records, and only the current registry takes it: DB row only
     if record.batch_member is None and records.registry(record) is chain:
-        job = sign_and_enqueue(session, chain, keys.eth_private, "logAccess",
-                               [record.owner.eth_address, bytes.fromhex(record.anchor_id), ACTION_CODES[action],
-                                hashlib.sha256(b"").digest()],
+        sign = partial(chain.sign_log_access, owner=record.owner.eth_address, record_id=bytes.fromhex(record.anchor_id),
+                       action=ACTION_CODES[action], detail_hash=hashlib.sha256(b"").digest())
+        job = sign_and_enqueue(session, chain, keys.eth_private, sign,
                                kind="log", user_id=doctor.id, chain_id=services.chain_id(), record_id=record.id)
     event = _event(record.owner, doctor, action, record=record, job=job)
     session.commit()
@@ -720,10 +725,7 @@ def unlogged_chain_events(patient: User) -> list[ChainEvent]:
 
 def _chain_events(chain: Ledger, patient: User) -> list[ChainEvent]:
     """The patient's Granted, Revoked and (allowed) AccessLogged events in one registry."""
-    contract, owner = chain.contract, patient.eth_address
-    grants = [log for event in (contract.events.Granted, contract.events.Revoked)
-              for log in event().get_logs(from_block=0, argument_filters={"owner": owner})]
-    reads = contract.events.AccessLogged().get_logs(from_block=0, argument_filters={"owner": owner})
+    grants, reads = chain.grant_events(patient.eth_address), chain.access_events(patient.eth_address)
     if chain.legacy:
         reads = [log for log in reads if _allowed_then(chain, grants, log)]
     return [ChainEvent(log["event"], log["args"]["actor" if log["event"] == "AccessLogged" else "owner"],

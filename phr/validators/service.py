@@ -4,22 +4,22 @@ Votes (``clique_propose`` / ``clique_discard``) are a node's own: each signer
 node casts the votes its operator proposed on it, in the blocks it seals. So
 they are sent only to the node(s) configured for the logged-in operator
 (``VALIDATOR_NODE_URLS``, env ``PHR_VALIDATOR_NODES``), never to the app's
-shared RPC URLs. Only the clique methods that geth and Besu both serve are used:
-``clique_getSigners``, ``clique_proposals``, ``clique_propose``,
+shared RPC URLs. Each call goes through the chain gateway (a :class:`~phr.ledger.Ledger`
+on that one node, with its timeout); only the clique methods that geth and Besu both
+serve are used: ``clique_getSigners``, ``clique_proposals``, ``clique_propose``,
 ``clique_discard`` (see docs/governance.md).
 """
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
-import requests
-from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
+from eth_utils import is_checksum_address, is_hex_address
 
 from ..auth.service import normalise_email
-from ..blocks.service import get_block
-from ..ledger import ChainError, Ledger
+from ..ledger import ChainError, ChainUnavailable, Ledger
 from ..models import User
 
 SEALER_WINDOW = 50
@@ -91,21 +91,22 @@ def node_urls_for(user: User, config: Mapping[str, list[str]]) -> list[str]:
     return [urls] if isinstance(urls, str) else list(urls)
 
 
-def _call(url: str, method: str, params: list | None = None):
+T = TypeVar("T")
+
+
+def _on_node(url: str, call: Callable[[Ledger], T]) -> T:
+    """``call`` on a gateway client for the operator's node at ``url``; its failures as ``NodeError``."""
     try:
-        resp = requests.post(url, timeout=NODE_TIMEOUT,
-                             json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
-        body = resp.json()
-    except (requests.RequestException, ValueError) as exc:
-        raise NodeError(f"Your node at {url} did not answer ({type(exc).__name__}).") from None
-    if "error" in body:
-        raise NodeError(f"Your node at {url} refused {method}: {body['error'].get('message')}")
-    return body["result"]
+        return call(Ledger([url], timeout=NODE_TIMEOUT))
+    except ChainUnavailable as exc:
+        raise NodeError(f"Your node at {url} did not answer ({type(exc.__cause__).__name__}).") from None
+    except ChainError as exc:  # "method: reason"
+        raise NodeError(f"Your node at {url} refused {exc}") from None
 
 
 def check_node(url: str) -> list[str]:
     """Make sure ``url`` is a clique node's RPC (answers ``clique_getSigners``); returns its signer set."""
-    return [to_checksum_address(a) for a in _call(url, "clique_getSigners", ["latest"])]
+    return _on_node(url, lambda node: node.signers())
 
 
 # ----- reading --------------------------------------------------------------------
@@ -113,9 +114,8 @@ def overview(chain: Ledger, window: int = SEALER_WINDOW) -> Overview:
     """Current signers, how many of the last ``window`` blocks each sealed, and who joined or left meanwhile."""
     head = chain.block_number()
     first = max(head - window + 1, 1)
-    sealed = Counter(get_block(chain, n).sealer for n in range(first, head + 1))
-    now = [to_checksum_address(a) for a in chain.rpc("clique_getSigners", [hex(head)])]
-    before = [to_checksum_address(a) for a in chain.rpc("clique_getSigners", [hex(first - 1)])]
+    sealed = Counter(chain.block(n).sealer for n in range(first, head + 1))
+    now, before = chain.signers(head), chain.signers(first - 1)
     # Whoever sealed a block in the window was a signer then (the chain checks it), so a sealer that is
     # no signer now was voted out within the window, even if it had also joined within it.
     was = before + [a for a in sealed if a not in before]
@@ -128,16 +128,16 @@ def node_proposals(urls: list[str], signers: list[str]) -> list[NodeProposals]:
     out = []
     for url in urls:
         try:
-            raw = _call(url, "clique_proposals")
+            pending = _on_node(url, lambda node: node.proposals())
         except NodeError as exc:
             out.append(NodeProposals(url, None, [], str(exc)))
             continue
         try:
-            signer = to_checksum_address(_call(url, "eth_coinbase"))
+            signer = _on_node(url, lambda node: node.coinbase())
         except (NodeError, ValueError, TypeError):
             signer = None
-        proposals = [Proposal(to_checksum_address(a), bool(auth), (to_checksum_address(a) in signers) == bool(auth))
-                     for a, auth in sorted((raw or {}).items())]
+        proposals = [Proposal(a, auth, (a in signers) == auth) for a, auth in sorted(pending.items(),
+                                                                                      key=lambda p: p[0].lower())]
         out.append(NodeProposals(url, signer, proposals))
     return out
 
@@ -156,7 +156,7 @@ def propose(urls: list[str], address: str, authorize: bool, signers: list[str]) 
     if not authorize and address not in signers:
         raise GovernanceError(f"{address} is not a signer, so there is nothing to remove.")
     for url in urls:
-        _call(url, "clique_propose", [address, authorize])
+        _on_node(url, lambda node: node.propose(address, authorize))
     return urls
 
 
@@ -166,7 +166,7 @@ def discard(urls: list[str], address: str) -> None:
         raise NoOwnNode()
     address = checksum_address(address)
     for url in urls:
-        _call(url, "clique_discard", [address])
+        _on_node(url, lambda node: node.discard(address))
 
 
 __all__ = [

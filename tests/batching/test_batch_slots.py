@@ -1,5 +1,6 @@
 """Batch cuts follow the chain's block clock: a batch is sent just before the sealers build the next block."""
 import time
+from functools import partial
 
 from batch_helpers import batch_jobs, batches
 from eth_account import Account
@@ -54,8 +55,8 @@ def test_topping_up_a_user_in_the_round_a_batch_is_cut_leaves_the_batch_its_nonc
     patient.upload_and_confirm(DATA / "fhir" / "valid-collection.json")
     with batch_app.app_context():
         chain = services.ledger()
-        job = sign_and_enqueue(db.session(), chain, user.key, "grant", [faucet, 0, False], kind="grant",
-                               user_id=None, chain_id=devnet.chain_id)
+        job = sign_and_enqueue(db.session(), chain, user.key, partial(chain.sign_grant, reader=faucet),
+                               kind="grant", user_id=None, chain_id=devnet.chain_id)
         db.session().commit()
         assert chain.balance(user.address) == 0  # sending it needs a top-up from the faucet
         worker = Worker(db.session(), chain, faucet_key=devnet.faucet_key, confirmations=1, batch_window=0)

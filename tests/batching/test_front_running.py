@@ -37,7 +37,7 @@ def _front_run(app, devnet, stranger: Account, root: bytes, count: int) -> None:
     """``stranger`` anchors ``root`` with ``count`` before our transaction is sent, and waits for it to be mined."""
     with app.app_context():
         chain = services.ledger()
-        signed = chain.sign_call(stranger.key, "anchorBatch", [root, count], nonce=0, chain_id=devnet.chain_id)
+        signed = chain.sign_batch(stranger.key, root, count, nonce=0, chain_id=devnet.chain_id)
         chain.wait(chain.broadcast(signed.raw))
 
 

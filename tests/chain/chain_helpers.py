@@ -86,7 +86,8 @@ def anchor_record(ledger: Ledger, key: bytes, owner: str) -> Anchored:
     """Anchor a random record owned (and signed) by ``key`` and wait until it is mined."""
     record_id, digest = os.urandom(32), os.urandom(32)
     storage_key = "records/" + secrets.token_hex(16)
-    receipt = ledger.wait(ledger.anchor(key, record_id, digest, b"\0" * 32, storage_key, owner), timeout=30)
+    receipt = ledger.wait(ledger.send(ledger.sign_anchor(key, record_id, digest, b"\0" * 32, storage_key, owner)),
+                          timeout=30)
     return Anchored(record_id.hex(), digest.hex(), storage_key, owner, receipt["blockNumber"],
                     receipt["blockHash"].to_0x_hex(), receipt["transactionHash"].to_0x_hex())
 

@@ -106,7 +106,8 @@ def test_doctor_sees_a_record_only_once_the_chain_lets_them_read_it(chain_app, a
     key, _ = patient_keys(ana)
     _, doctor_address = patient_keys(doctor)
     ledger = Ledger(devnet.rpc_urls, registry)
-    ledger.wait(ledger.grant_record(key, bytes.fromhex(anchored.record_id), doctor_address), timeout=30)
+    ledger.wait(ledger.send(ledger.sign_grant_record(key, bytes.fromhex(anchored.record_id), doctor_address)),
+                timeout=30)
     html = doctor.client.get(page).get_data(as_text=True)
     assert anchored.record_hash in html and anchored.storage_key in html and "Ana Owner" in html
     assert "other record" not in html

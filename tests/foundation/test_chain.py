@@ -31,7 +31,8 @@ def test_sealer_recovered_from_seal_matches_node(devnet, ledger):
 
 def test_user_key_anchors_and_reads_back(devnet, ledger, funded_account):
     record_id, digest, root = os.urandom(32), os.urandom(32), os.urandom(32)
-    receipt = ledger.wait(ledger.anchor(funded_account.key, record_id, digest, root, "objects/abc", funded_account.address))
+    receipt = ledger.wait(ledger.send(ledger.sign_anchor(funded_account.key, record_id, digest, root, "objects/abc",
+                                                               funded_account.address)))
     anchor = ledger.get_anchor(record_id, funded_account.address)
     assert (anchor.record_hash, anchor.resources_root, anchor.storage_key) == (digest, root, "objects/abc")
     assert anchor.owner == anchor.author == funded_account.address
@@ -43,9 +44,11 @@ def test_user_key_anchors_and_reads_back(devnet, ledger, funded_account):
 
 def test_second_anchor_of_same_id_is_rejected(ledger, funded_account):
     record_id = os.urandom(32)
-    ledger.wait(ledger.anchor(funded_account.key, record_id, os.urandom(32), ZERO, "k1", funded_account.address))
+    ledger.wait(ledger.send(ledger.sign_anchor(funded_account.key, record_id, os.urandom(32), ZERO, "k1",
+                                               funded_account.address)))
     with pytest.raises(TxReverted, match="AlreadyAnchored"):
-        ledger.anchor(funded_account.key, record_id, os.urandom(32), ZERO, "k2", funded_account.address)
+        ledger.send(ledger.sign_anchor(funded_account.key, record_id, os.urandom(32), ZERO, "k2",
+                                       funded_account.address))
     assert ledger.get_anchor(record_id, funded_account.address).storage_key == "k1"
 
 
@@ -53,13 +56,14 @@ def test_non_owner_cannot_grant_or_anchor_for_owner(devnet, ledger, funded_accou
     stranger = Account.create()
     ledger.wait(ledger.transfer(devnet.faucet_key, stranger.address, 10**17))
     record_id = os.urandom(32)
-    ledger.wait(ledger.anchor(funded_account.key, record_id, os.urandom(32), ZERO, "k", funded_account.address))
+    ledger.wait(ledger.send(ledger.sign_anchor(funded_account.key, record_id, os.urandom(32), ZERO, "k",
+                                               funded_account.address)))
     # Anchors are keyed by (owner, id): the stranger has no anchor of their own under this id to grant.
     with pytest.raises(TxReverted, match="UnknownRecord"):
-        ledger.grant_record(stranger.key, record_id, stranger.address)
+        ledger.send(ledger.sign_grant_record(stranger.key, record_id, stranger.address))
     with pytest.raises(TxReverted, match="NotAuthorizedWriter"):
-        ledger.anchor(stranger.key, os.urandom(32), os.urandom(32), ZERO, "k", funded_account.address)
+        ledger.send(ledger.sign_anchor(stranger.key, os.urandom(32), os.urandom(32), ZERO, "k", funded_account.address))
     assert not ledger.can_read(stranger.address, record_id, funded_account.address)
     # The owner's grant, by contrast, takes effect.
-    ledger.wait(ledger.grant_record(funded_account.key, record_id, stranger.address))
+    ledger.wait(ledger.send(ledger.sign_grant_record(funded_account.key, record_id, stranger.address)))
     assert ledger.can_read(stranger.address, record_id, funded_account.address)

@@ -32,8 +32,8 @@ def test_an_anchor_copied_and_mined_first_cannot_take_the_patients_record(patien
     with live_app.app_context():
         chain = services.ledger()
         # The stranger's copy, with the same record id and their own junk, is mined before ours is even sent.
-        chain.wait(chain.anchor(stranger.key, bytes.fromhex(rid), os.urandom(32), ZERO, "records/junk",
-                                stranger.address))
+        chain.wait(chain.send(chain.sign_anchor(stranger.key, bytes.fromhex(rid), os.urandom(32), ZERO, "records/junk",
+                                                stranger.address)))
     drive_worker(live_app, all_confirmed(live_app))
 
     [job] = jobs(live_app)

@@ -51,8 +51,8 @@ def test_a_proof_file_exported_before_version_2_still_verifies_offline(devnet):
     legacy.deploy(devnet.faucet_key)
     owner = Account.from_key(devnet.faucet_key).address
     bundle, record_id = b'{"resourceType":"Bundle"}', os.urandom(32)
-    receipt = legacy.wait(legacy.anchor(devnet.faucet_key, record_id, hashlib.sha256(bundle).digest(), b"\0" * 32,
-                                        "records/old", owner))
+    receipt = legacy.wait(legacy.send(legacy.sign_anchor(devnet.faucet_key, record_id, hashlib.sha256(bundle).digest(),
+                                                         b"\0" * 32, "records/old", owner)))
     proof = {"format": "phr-proof/1", "record_id": "0x" + record_id.hex(),
              "record_hash": "0x" + hashlib.sha256(bundle).hexdigest(), "resources_root": "0x" + "00" * 32,
              "hash_algorithm": "sha256", "chain_id": devnet.chain_id, "contract_address": legacy.address,

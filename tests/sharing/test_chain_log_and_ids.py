@@ -32,10 +32,10 @@ def test_an_unrelated_account_cannot_log_a_read_of_a_patients_record(cast, devne
         chain, record = services.ledger(), db.session().get(Record, cast.record_id)
         args = [record.owner.eth_address, bytes.fromhex(record.anchor_id), 1, ZERO]
         with pytest.raises(TxReverted, match="NotAuthorizedReader"):
-            chain.log_access(stranger.key, *args)
+            chain.send(chain.sign_log_access(stranger.key, *args))
         # Signed offline and broadcast anyway (no gas estimate to stop it): mined reverted, no event.
-        signed = chain.sign_call(stranger.key, "logAccess", args, nonce=chain.pending_nonce(stranger.address),
-                                 chain_id=devnet.chain_id)
+        signed = chain.sign_log_access(stranger.key, *args, nonce=chain.pending_nonce(stranger.address),
+                                       chain_id=devnet.chain_id)
         with pytest.raises(TxReverted):
             chain.wait(chain.broadcast(signed.raw))
         forged = chain.contract.events.AccessLogged().get_logs(from_block=0, argument_filters={"actor": stranger.address})
@@ -54,9 +54,9 @@ def test_a_version_1_record_still_verifies_and_a_forged_read_there_is_never_show
     with cast.app.app_context():
         session = db.session()
         record = session.get(Record, cast.record_id)
-        receipt = legacy.wait(legacy.anchor(keys.eth_private, bytes.fromhex(record.anchor_id), bytes.fromhex(record.sha256),
-                                            bytes.fromhex(record.resources_root), record.storage_key,
-                                            record.owner.eth_address))
+        receipt = legacy.wait(legacy.send(legacy.sign_anchor(
+            keys.eth_private, bytes.fromhex(record.anchor_id), bytes.fromhex(record.sha256),
+            bytes.fromhex(record.resources_root), record.storage_key, record.owner.eth_address)))
         job = record.anchor_job  # the record as anchored before the move: in the old registry, by this transaction
         record.contract_address = legacy.address
         job.tx_hash, job.block_number = receipt["transactionHash"].to_0x_hex(), receipt["blockNumber"]
@@ -71,7 +71,8 @@ def test_a_version_1_record_still_verifies_and_a_forged_read_there_is_never_show
     assert verify.verify(bundle, proof, devnet.rpc_urls) == []
 
     stranger = _stranger(cast.app, devnet)
-    legacy.wait(legacy._contract_tx(stranger.key, "logAccess", bytes.fromhex(cast.record_id), 1, ZERO))
+    legacy.wait(legacy.send(legacy.sign_log_access(stranger.key, keys.eth_address, bytes.fromhex(cast.record_id),
+                                                   1, ZERO)))
     assert legacy.contract.events.AccessLogged().get_logs(from_block=0)  # version 1 took it
     page = _log_page(cast)
     assert "missing from this log" not in page and stranger.address not in page
@@ -80,8 +81,9 @@ def test_a_version_1_record_still_verifies_and_a_forged_read_there_is_never_show
     # it is reported as missing from the platform's log.
     doctor = cast.ph.keys()
     legacy.wait(legacy.transfer(devnet.faucet_key, doctor.eth_address, 10**17))
-    legacy.wait(legacy.grant(keys.eth_private, doctor.eth_address))
-    legacy.wait(legacy._contract_tx(doctor.eth_private, "logAccess", bytes.fromhex(cast.record_id), 1, ZERO))
+    legacy.wait(legacy.send(legacy.sign_grant(keys.eth_private, doctor.eth_address)))
+    legacy.wait(legacy.send(legacy.sign_log_access(doctor.eth_private, keys.eth_address, bytes.fromhex(cast.record_id),
+                                                   1, ZERO)))
     page = _log_page(cast)
     assert "missing from this log" in page and doctor.eth_address in page and stranger.address not in page
 
@@ -95,7 +97,8 @@ def test_an_id_taken_on_chain_is_anchored_again_under_a_fresh_id_at_the_authors_
         chain, owner = services.ledger(), db.session().get(Record, rid).owner.eth_address
         chain.wait(chain.transfer(devnet.faucet_key, doctor.eth_address, 10**17))
         # Someone the owner lets write takes the id first: the only way left to take an id in version 2.
-        chain.wait(chain.anchor(doctor.eth_private, bytes.fromhex(rid), os.urandom(32), ZERO, "records/junk", owner))
+        chain.wait(chain.send(chain.sign_anchor(doctor.eth_private, bytes.fromhex(rid), os.urandom(32), ZERO,
+                                                "records/junk", owner)))
     settled = lambda: all(j.status not in PENDING for j in jobs(cast.app))  # noqa: E731
     drive_worker(cast.app, settled, timeout=90)
     with cast.app.app_context():

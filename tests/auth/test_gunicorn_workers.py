@@ -6,54 +6,30 @@ Runs with the production ("strong") KDF profile.
 """
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 from auth_helpers import PASSWORD
 
 from phr import db
-from phr.devnet import free_port
+from phr.launch import serving
 
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 _CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @pytest.fixture
 def server(tmp_path):
-    """gunicorn -w 2 on a freshly migrated SQLite database; yields its base URL."""
+    """gunicorn -w 2 (sync workers, as production) on a freshly migrated SQLite database; yields its base URL."""
     url = f"sqlite:///{tmp_path / 'phr.sqlite3'}"
     db.upgrade(url)
-    port = free_port()
-    env = {**os.environ, "PHR_SECRET_KEY": secrets.token_hex(32), "PHR_DATABASE_URL": url,
-           "PHR_INSTANCE_DIR": str(tmp_path), "PHR_EXPOSE_WORKER_PID": "true", "PHR_RPC_URLS": "http://127.0.0.1:9"}
-    log = open(tmp_path / "gunicorn.log", "wb")
-    proc = subprocess.Popen([str(GUNICORN), "-w", "2", "-b", f"127.0.0.1:{port}", "phr:create_app()"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            try:
-                if requests.get(base + "/auth/login", timeout=2).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):  # bound before workers are ready
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    env = {"PHR_SECRET_KEY": secrets.token_hex(32), "PHR_DATABASE_URL": url, "PHR_INSTANCE_DIR": str(tmp_path),
+           "PHR_EXPOSE_WORKER_PID": "true", "PHR_RPC_URLS": "http://127.0.0.1:9"}
+    with serving(env, tmp_path / "logs", worker=False) as app:
+        yield app.base
 
 
 class Browser:

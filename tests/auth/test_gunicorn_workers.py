@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 import secrets
 import socket
-import time
+from pathlib import Path
 
 import pytest
 import requests
 from auth_helpers import PASSWORD
+from web_helpers import wait_until
 
 from phr import db
 from phr.launch import serving
@@ -58,7 +59,8 @@ class HeldWorker:
     def __init__(self, port: int):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
         self.sock.sendall(b"GET /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        time.sleep(0.3)  # let a worker accept it
+        wait_until(lambda: _accepted(port, self.sock.getsockname()[1]), 10, "a worker to accept the connection",
+                   interval=0.01)
 
     def release(self) -> str:
         """Complete the request; returns the pid of the worker that was held."""
@@ -68,6 +70,17 @@ class HeldWorker:
             chunks.append(chunk)
         self.sock.close()
         return re.search(rb"X-Worker-PID: (\d+)", b"".join(chunks)).group(1).decode()
+
+
+def _accepted(port: int, client_port: int) -> bool:
+    """True once a process has accept()ed the connection from ``client_port``: until then the kernel holds the
+    server's end in the listen queue with no file, so /proc/net/tcp shows its inode as 0."""
+    ends = (f"0100007F:{port:04X}", f"0100007F:{client_port:04X}")
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if (fields[1], fields[2]) == ends:
+            return fields[9] != "0"
+    return False
 
 
 def on_each_worker(port: int, first, second) -> tuple[requests.Response, requests.Response]:

@@ -16,18 +16,15 @@ import requests
 from auth_helpers import PASSWORD
 from web_helpers import wait_until
 
-from phr import db
 from phr.launch import serving
 
 _CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, database_url):
     """gunicorn -w 2 (sync workers, as production) on a freshly migrated SQLite database; yields its base URL."""
-    url = f"sqlite:///{tmp_path / 'phr.sqlite3'}"
-    db.upgrade(url)
-    env = {"PHR_SECRET_KEY": secrets.token_hex(32), "PHR_DATABASE_URL": url, "PHR_INSTANCE_DIR": str(tmp_path),
+    env = {"PHR_SECRET_KEY": secrets.token_hex(32), "PHR_DATABASE_URL": database_url, "PHR_INSTANCE_DIR": str(tmp_path),
            "PHR_EXPOSE_WORKER_PID": "true", "PHR_RPC_URLS": "http://127.0.0.1:9"}
     with serving(env, tmp_path / "logs", worker=False) as app:
         yield app.base

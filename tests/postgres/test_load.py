@@ -21,7 +21,6 @@ import requests
 from sqlalchemy import create_engine, text
 from web_helpers import subprocess_env, tally
 
-from phr import db
 from phr.launch import serving
 
 USERS, PATIENTS = 50, 40
@@ -35,7 +34,6 @@ PASSWORD = "load test password 1"
 @pytest.fixture
 def server(database_url, devnet, registry, objectstore, storage, tmp_path):
     """gunicorn with production's sync workers (Dockerfile: ``-w 4``) plus the anchoring worker."""
-    db.upgrade(database_url)
     env = subprocess_env({
         "SECRET_KEY": "load-test-" + "0" * 32, "DATABASE_URL": database_url, "INSTANCE_DIR": tmp_path,
         "S3_ENDPOINT": objectstore.endpoint, "S3_ACCESS_KEY": objectstore.access_key,

@@ -10,7 +10,6 @@ import argparse
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from . import db
 from .config import ROOT
 from .devnet import Devnet, DevnetError, ToolchainError, port_in_use
 from .deploy import ensure_contract
+from .launch import serving
 from .ledger import ChainError, Ledger
 from .seaweed import LocalObjectStore, ObjectStoreError
 from .storage import Storage, StorageError
@@ -75,17 +75,6 @@ class LocalStack:
         self.devnet.down()
 
 
-def _app_processes(env: dict, host: str, port: int, workers: int) -> list[subprocess.Popen]:
-    bin_dir = Path(sys.executable).parent
-    web = subprocess.Popen(
-        [str(bin_dir / "gunicorn"), "-w", str(workers), "-b", f"{host}:{port}", "--access-logfile", "-",
-         "phr:create_app()"],
-        env={**os.environ, **env}, cwd=ROOT,
-    )
-    worker = subprocess.Popen([sys.executable, "-m", "phr.worker"], env={**os.environ, **env}, cwd=ROOT)
-    return [web, worker]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m phr.stack", description=__doc__)
     parser.add_argument("--instance", default=str(ROOT / "instance"))
@@ -105,17 +94,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"phr: could not start the local stack: {exc}", file=sys.stderr)
         stack.down()
         return 1
-    procs = _app_processes(env, args.host, args.port, args.workers)
-    nodes = ", ".join(f"node{n['node']} {n['rpc_url']}" for n in stack.devnet.status())
-    print(
-        f"\n  PHR Exchange is running at http://{args.host}:{args.port}/\n"
-        f"  chain:    clique devnet, {len(stack.devnet.nodes)} geth signers ({nodes}), chain id {stack.devnet.chain_id}\n"
-        f"  contract: {env['PHR_CONTRACT_ADDRESS']}\n"
-        f"  objects:  SeaweedFS S3 at http://{env['PHR_S3_ENDPOINT']} bucket {env['PHR_S3_BUCKET']}\n"
-        f"  database: {env['PHR_DATABASE_URL']}\n"
-        f"  data:     {stack.dir}\n  Press Ctrl-C to stop everything.\n",
-        flush=True,
-    )
     stopping = False
 
     def stop(_sig, _frame):
@@ -125,18 +103,24 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        while not stopping and all(p.poll() is None for p in procs):
-            time.sleep(0.5)
+        with serving(env, host=args.host, port=args.port, workers=args.workers, access_log=True) as app:
+            nodes = ", ".join(f"node{n['node']} {n['rpc_url']}" for n in stack.devnet.status())
+            print(
+                f"\n  PHR Exchange is running at {app.base}/\n"
+                f"  chain:    clique devnet, {len(stack.devnet.nodes)} geth signers ({nodes}), chain id {stack.devnet.chain_id}\n"
+                f"  contract: {env['PHR_CONTRACT_ADDRESS']}\n"
+                f"  objects:  SeaweedFS S3 at http://{env['PHR_S3_ENDPOINT']} bucket {env['PHR_S3_BUCKET']}\n"
+                f"  database: {env['PHR_DATABASE_URL']}\n"
+                f"  data:     {stack.dir}\n  Press Ctrl-C to stop everything.\n",
+                flush=True,
+            )
+            while not stopping and app.alive():
+                time.sleep(0.5)
+            print("phr: stopping…", flush=True)
+    except RuntimeError as exc:  # the app or worker exited while starting
+        print(f"phr: could not start the app: {exc}", file=sys.stderr)
+        return 1
     finally:
-        print("phr: stopping…", flush=True)
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
         stack.down()
         print("phr: stopped; data kept in", stack.dir, flush=True)
     return 0

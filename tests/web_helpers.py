@@ -2,20 +2,18 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
 from auth_helpers import AuthActions
 
 from phr import db, services
 from phr.anchoring import Worker
-from phr.config import ROOT
+from phr.launch import start_worker, stop
 from phr.records.models import ChainJob
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -59,6 +57,18 @@ def jobs(app) -> list[ChainJob]:
         return list(db.session().query(ChainJob).order_by(ChainJob.id))
 
 
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.25):
+    """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
 def all_confirmed(app):
     return lambda: all(j.status == "confirmed" for j in jobs(app))
 
@@ -69,24 +79,18 @@ def tally(sweep: dict, key: str, n: int = 1) -> None:
 
 
 def subprocess_env(config: Mapping, **overrides) -> dict[str, str]:
-    """PATH and HOME plus ``PHR_*`` variables for a worker or gunicorn process.
+    """The ``PHR_*`` variables that configure a worker or gunicorn process like ``config`` (see phr.launch).
 
     ``config`` is an app config or a dict of the same keys (database, instance dir, S3, chain);
     ``overrides`` add or replace config keys (``CONFIRMATIONS=2``). Lists are comma-joined.
     """
     values = {key: config[key] for key in _ENV_KEYS} | overrides
-    return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")} | {
-        f"PHR_{key}": ",".join(value) if isinstance(value, list) else str(value) for key, value in values.items()}
-
-
-def _worker_process(env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "phr.worker"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return {f"PHR_{key}": ",".join(value) if isinstance(value, list) else str(value) for key, value in values.items()}
 
 
 def kill_worker_while_sending(env: dict, jobs_of) -> None:
     """Start ``python -m phr.worker`` and SIGKILL it as soon as one of ``jobs_of()`` is sent or mined."""
-    worker = _worker_process(env)
+    worker = start_worker(env)
     try:
         deadline = time.monotonic() + 60
         while not any(j.status in ("sent", "mined") for j in jobs_of()):
@@ -99,12 +103,11 @@ def kill_worker_while_sending(env: dict, jobs_of) -> None:
 
 def run_worker_until(env: dict, done, describe, timeout: float = 90.0) -> None:
     """Run ``python -m phr.worker`` until ``done()``; fails with ``describe()`` if it exits or times out."""
-    worker = _worker_process(env)
+    worker = start_worker(env)
     try:
         deadline = time.monotonic() + timeout
         while not done():
             assert time.monotonic() < deadline and worker.poll() is None, describe()
             time.sleep(0.3)
     finally:
-        worker.terminate()
-        worker.wait(15)
+        stop([worker], timeout=15)

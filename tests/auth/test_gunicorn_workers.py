@@ -6,54 +6,28 @@ Runs with the production ("strong") KDF profile.
 """
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 from auth_helpers import PASSWORD
+from web_helpers import wait_until
 
-from phr import db
-from phr.devnet import free_port
+from phr.launch import serving
 
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 _CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @pytest.fixture
-def server(tmp_path):
-    """gunicorn -w 2 on a freshly migrated SQLite database; yields its base URL."""
-    url = f"sqlite:///{tmp_path / 'phr.sqlite3'}"
-    db.upgrade(url)
-    port = free_port()
-    env = {**os.environ, "PHR_SECRET_KEY": secrets.token_hex(32), "PHR_DATABASE_URL": url,
-           "PHR_INSTANCE_DIR": str(tmp_path), "PHR_EXPOSE_WORKER_PID": "true", "PHR_RPC_URLS": "http://127.0.0.1:9"}
-    log = open(tmp_path / "gunicorn.log", "wb")
-    proc = subprocess.Popen([str(GUNICORN), "-w", "2", "-b", f"127.0.0.1:{port}", "phr:create_app()"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            try:
-                if requests.get(base + "/auth/login", timeout=2).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):  # bound before workers are ready
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+def server(tmp_path, database_url):
+    """gunicorn -w 2 (sync workers, as production) on a freshly migrated SQLite database; yields its base URL."""
+    env = {"PHR_SECRET_KEY": secrets.token_hex(32), "PHR_DATABASE_URL": database_url, "PHR_INSTANCE_DIR": str(tmp_path),
+           "PHR_EXPOSE_WORKER_PID": "true", "PHR_RPC_URLS": "http://127.0.0.1:9"}
+    with serving(env, tmp_path / "logs", worker=False) as app:
+        yield app.base
 
 
 class Browser:
@@ -82,7 +56,8 @@ class HeldWorker:
     def __init__(self, port: int):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
         self.sock.sendall(b"GET /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        time.sleep(0.3)  # let a worker accept it
+        wait_until(lambda: _accepted(port, self.sock.getsockname()[1]), 10, "a worker to accept the connection",
+                   interval=0.01)
 
     def release(self) -> str:
         """Complete the request; returns the pid of the worker that was held."""
@@ -92,6 +67,17 @@ class HeldWorker:
             chunks.append(chunk)
         self.sock.close()
         return re.search(rb"X-Worker-PID: (\d+)", b"".join(chunks)).group(1).decode()
+
+
+def _accepted(port: int, client_port: int) -> bool:
+    """True once a process has accept()ed the connection from ``client_port``: until then the kernel holds the
+    server's end in the listen queue with no file, so /proc/net/tcp shows its inode as 0."""
+    ends = (f"0100007F:{port:04X}", f"0100007F:{client_port:04X}")
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if (fields[1], fields[2]) == ends:
+            return fields[9] != "0"
+    return False
 
 
 def on_each_worker(port: int, first, second) -> tuple[requests.Response, requests.Response]:

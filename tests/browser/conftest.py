@@ -15,16 +15,14 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import requests
 
 from phr import db
-from phr.devnet import free_port
+from phr.launch import serving
 from phr.storage import Storage
 from browser_helpers import PASSWORD, VALIDATOR_EMAIL
 
@@ -59,46 +57,18 @@ def server(tmp_path_factory, devnet, registry, objectstore) -> Iterator[Server]:
     store.ensure_bucket()
     url = f"sqlite:///{tmp / 'phr.sqlite3'}"
     db.upgrade(url)
-    port = free_port()
     env = {**os.environ, "PHR_SECRET_KEY": secrets.token_hex(32), "PHR_DATABASE_URL": url, "PHR_INSTANCE_DIR": str(tmp),
            "PHR_S3_ENDPOINT": objectstore.endpoint, "PHR_S3_ACCESS_KEY": objectstore.access_key,
            "PHR_S3_SECRET_KEY": objectstore.secret_key, "PHR_S3_BUCKET": store.bucket,
            "PHR_RPC_URLS": ",".join(devnet.rpc_urls), "PHR_CONTRACT_ADDRESS": registry,
            "PHR_CHAIN_ID": str(devnet.chain_id), "PHR_FAUCET_KEY": devnet.faucet_key}
     logs = tmp / "logs"
-    logs.mkdir()
     # A validator operator exists only through the CLI, bound to their own signer node; created before start-up.
     subprocess.run([str(BIN / "flask"), "--app", "phr", "create-validator", "--email", VALIDATOR_EMAIL,
                     "--name", "Signer One Ops", "--node-url", devnet.rpc_urls[0], "--password", PASSWORD],
                    env=env, cwd=ROOT, check=True, capture_output=True)
-    procs = []
-    with open(logs / "gunicorn.log", "wb") as web_log, open(logs / "worker.log", "wb") as worker_log:
-        procs.append(subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "phr:create_app()"],
-                                      env=env, stdout=web_log, stderr=subprocess.STDOUT, cwd=ROOT))
-        procs.append(subprocess.Popen([sys.executable, "-m", "phr.worker"], env=env, stdout=worker_log,
-                                      stderr=subprocess.STDOUT, cwd=ROOT))
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                for p in procs:
-                    assert p.poll() is None, (logs / "gunicorn.log").read_text() + (logs / "worker.log").read_text()
-                try:
-                    if requests.get(base + "/auth/login", timeout=2).status_code == 200:
-                        break
-                except (requests.ConnectionError, requests.Timeout):  # workers not ready yet
-                    pass
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
-            yield Server(base, env, logs)
-        finally:
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+    with serving(env, logs) as app:
+        yield Server(app.base, env, logs)
 
 
 @pytest.fixture(scope="session")

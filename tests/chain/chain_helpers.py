@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 from auth_helpers import AuthActions
 from sqlalchemy import select
 
@@ -32,18 +30,6 @@ def make_app(tmp_path: Path, rpc_urls: list[str], registry: str | None, **overri
     }
     config.update(overrides)
     return create_app(config)
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.25):
-    """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def create_operator(app, email: str, node_urls: list[str]) -> AuthActions:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from auth_helpers import AuthActions
-from chain_helpers import anchor_record, fund, make_app, patient_keys, wait_until
+from chain_helpers import anchor_record, fund, make_app, patient_keys
+from web_helpers import wait_until
 
 from phr.ledger import Ledger
 

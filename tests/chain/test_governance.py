@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-from chain_helpers import create_operator, make_app, wait_until
+from chain_helpers import create_operator, make_app
+from web_helpers import wait_until
 from eth_account import Account
 
 from phr.ledger import Ledger

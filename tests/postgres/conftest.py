@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from phr import db
 from phr.devnet import free_port
 
 
@@ -61,5 +62,6 @@ def postgres_url(postgres_server, request):
 
 @pytest.fixture
 def database_url(postgres_url) -> str:
-    """Every app in this directory runs on PostgreSQL, as in production."""
+    """Every app in this directory runs on PostgreSQL, as in production, migrated by Alembic per test."""
+    db.upgrade(postgres_url)
     return postgres_url

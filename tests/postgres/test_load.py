@@ -1,4 +1,5 @@
-"""Load: 50 concurrent users for 60 s against gunicorn (4 workers) + the anchoring worker + the devnet + PostgreSQL.
+"""Load: 50 concurrent users for 60 s against gunicorn as production runs it (4 sync workers) + the anchoring worker
++ the devnet + PostgreSQL.
 
 Mixed upload / view / share traffic through real HTTP. Asserts behaviour — no server error, every upload
 anchored exactly once — and prints latency figures per action (not asserted: speed belongs to bench/).
@@ -9,8 +10,6 @@ import os
 import random
 import re
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -19,16 +18,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 from sqlalchemy import create_engine, text
-from urllib3.util.retry import Retry
 from web_helpers import subprocess_env, tally
 
-from phr import db
-from phr.config import ROOT
-from phr.devnet import free_port
+from phr.launch import serving
 
 USERS, PATIENTS = 50, 40
+WORKERS = 4  # as the Dockerfile and docker-compose.yml run gunicorn
 DURATION = float(os.environ.get("PHR_LOAD_SECONDS", "60"))
 FILE = (Path(__file__).resolve().parent.parent / "data" / "fhir" / "valid-collection.json").read_bytes()
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -37,35 +33,15 @@ PASSWORD = "load test password 1"
 
 @pytest.fixture
 def server(database_url, devnet, registry, objectstore, storage, tmp_path):
-    db.upgrade(database_url)
+    """gunicorn with production's sync workers (Dockerfile: ``-w 4``) plus the anchoring worker."""
     env = subprocess_env({
         "SECRET_KEY": "load-test-" + "0" * 32, "DATABASE_URL": database_url, "INSTANCE_DIR": tmp_path,
         "S3_ENDPOINT": objectstore.endpoint, "S3_ACCESS_KEY": objectstore.access_key,
         "S3_SECRET_KEY": objectstore.secret_key, "S3_BUCKET": storage.bucket, "RPC_URLS": devnet.rpc_urls,
         "CONTRACT_ADDRESS": registry, "CHAIN_ID": devnet.chain_id, "FAUCET_KEY": devnet.faucet_key,
     })
-    port = free_port()
-    bin_dir = Path(sys.executable).parent
-    with open(tmp_path / "gunicorn.log", "wb") as web_log, open(tmp_path / "worker.log", "wb") as worker_log:
-        web = subprocess.Popen([str(bin_dir / "gunicorn"), "-w", "4", "--threads", "4", "-b", f"127.0.0.1:{port}",
-                                "--timeout", "120", "phr:create_app()"], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=web_log)
-        worker = subprocess.Popen([sys.executable, "-m", "phr.worker"], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=worker_log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(base + "/healthz", timeout=2).ok:
-                break
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()[-2000:]
-        time.sleep(0.3)
-    yield base
-    for proc in (web, worker):
-        proc.terminate()
-        proc.wait(30)
+    with serving(env, tmp_path / "logs", workers=WORKERS) as app:
+        yield app.base
 
 
 class User:
@@ -74,11 +50,6 @@ class User:
     def __init__(self, base: str, email: str, role: str, stats):
         self.base, self.email, self.role, self.stats = base, email, role, stats
         self.http = requests.Session()
-        # gunicorn's gthread worker now and then resets a kept-alive connection as it is reused (benoitc/gunicorn
-        # #1698, #2676). Chromium resends any request, POST included, that fails that way before a response byte
-        # arrives; do the same. A resent confirm or grant is refused by the server's single-use checks, not doubled.
-        self.http.mount("http://", HTTPAdapter(max_retries=Retry(total=2, connect=2, read=2, status=0,
-                                                                 allowed_methods=None)))
 
     def _timed(self, action: str, method: str, path: str, **kw) -> requests.Response:
         start = time.perf_counter()
@@ -138,7 +109,7 @@ def test_fifty_users_for_a_minute_get_no_server_error_and_every_upload_anchors(s
         list(pool.map(User.register, users))
     engine = create_engine(database_url)
     try:
-        _run_and_check(server, engine, users, stats, capsys, sweep, tmp_path / "gunicorn.log")
+        _run_and_check(server, engine, users, stats, capsys, sweep, tmp_path / "logs" / "gunicorn.log")
     finally:
         engine.dispose()
 
@@ -178,7 +149,7 @@ def _run_and_check(server, engine, users, stats, capsys, sweep, web_log: Path):
     tally(sweep, "load: server errors (5xx)", len(errors))
     log = web_log.read_text(errors="replace")
     assert failures == [] and errors == [], (failures, errors, log[-3000:])
-    assert "WORKER TIMEOUT" not in log and log.count("Booting worker") == 4, log[-3000:]  # no worker died
+    assert "WORKER TIMEOUT" not in log and log.count("Booting worker") == WORKERS, log[-3000:]  # no worker died
     uploads = len(stats["upload-confirm"])
     assert uploads > 0
 
@@ -201,7 +172,7 @@ def _run_and_check(server, engine, users, stats, capsys, sweep, web_log: Path):
     assert records == anchored == uploads
 
     with capsys.disabled():
-        print(f"\nload: {USERS} users, {DURATION:.0f} s, gunicorn 4 workers x 4 threads, {uploads} uploads anchored")
+        print(f"\nload: {USERS} users, {DURATION:.0f} s, gunicorn {WORKERS} sync workers, {uploads} uploads anchored")
         print(f"{'action':<18}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}")
         for action in sorted(stats):
             if action in ("register", "kit-done"):

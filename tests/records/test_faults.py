@@ -3,8 +3,6 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -15,8 +13,7 @@ from sqlalchemy import select
 from web_helpers import DATA, all_confirmed, drive_worker, jobs, subprocess_env, tally
 
 from phr import db, services
-from phr.config import ROOT
-from phr.devnet import free_port
+from phr.launch import serving
 from phr.records.models import ChainJob, PendingUpload, Record
 from phr.records.service import sweep_orphans
 
@@ -74,16 +71,11 @@ def test_object_store_down_then_back(patient, live_app, objectstore, sweep):
     drive_worker(live_app, all_confirmed(live_app))
 
 
-def test_app_workers_killed_mid_upload_lose_nothing(live_app, sweep):
+def test_app_workers_killed_mid_upload_lose_nothing(live_app, sweep, tmp_path):
     """Eight clients upload while every gunicorn worker is kill -9'd twice; then check every invariant."""
-    env = subprocess_env(live_app.config)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    master = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "--threads", "4",
-                               "-b", f"127.0.0.1:{port}", "phr:create_app()"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_up(base)
+    # Four threads per worker, so that each kill cuts several uploads in flight.
+    with serving(subprocess_env(live_app.config), tmp_path / "logs", threads=4, worker=False) as app:
+        base = app.base
         sessions = [_register(base, f"k{i}@example.org") for i in range(8)]
         stop = time.monotonic() + 8
         outcomes = {"ok": 0, "cut": 0}
@@ -101,13 +93,10 @@ def test_app_workers_killed_mid_upload_lose_nothing(live_app, sweep):
             t.start()
         for _ in range(2):
             time.sleep(2.5)
-            for pid in _children(master.pid):
+            for pid in _children(app.web.pid):
                 os.kill(pid, signal.SIGKILL)
         for t in threads:
             t.join()
-    finally:
-        master.terminate()
-        master.wait(30)
     assert outcomes["ok"] > 0 and outcomes["cut"] > 0, outcomes
 
     with live_app.app_context():
@@ -134,17 +123,6 @@ def test_app_workers_killed_mid_upload_lose_nothing(live_app, sweep):
 
 def _children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
-def _wait_up(base: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(base + "/healthz", timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.3)
-    raise AssertionError("gunicorn did not start")
 
 
 def _token(http, url: str) -> str:

@@ -1,11 +1,10 @@
 """Break-in attempts: every record endpoint × every kind of user; only the owner and a granted doctor get in."""
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from auth_helpers import DOCTOR
 from sharing_helpers import grant
-from web_helpers import Patient
+from web_helpers import Patient, wait_until
 
 from phr import db, services
 from phr.auth.service import SESSION_KEY
@@ -60,17 +59,22 @@ def world(cast):
         patient = db.session().get(User, cast.patient_id)
         sharing.grant_access(patient, _keys(cast.patient), _id(app, "expired@example.org"), expires_at=expiring_at)
     cast.settle()
-    with app.app_context():
-        expired = db.session().query(User).filter_by(email="expired@example.org").one()
-        assert services.ledger().can_read(expired.eth_address, bytes.fromhex(cast.record_id),
-                                         db.session().get(User, cast.patient_id).eth_address)  # live before expiry
+
+    def expired_can_read() -> bool:
+        with app.app_context():
+            expired = db.session().query(User).filter_by(email="expired@example.org").one()
+            return services.ledger().can_read(expired.eth_address, bytes.fromhex(cast.record_id),
+                                              db.session().get(User, cast.patient_id).eth_address)
+
+    assert expired_can_read()  # live before expiry
     with app.app_context():
         from phr.sharing.models import Grant
 
         revoke_id = db.session().query(Grant).filter_by(doctor_id=revoked_id).one().id
     assert cast.patient.post("/sharing/", {}, action=f"/sharing/grants/{revoke_id}/revoke").status_code == 303
-    while datetime.now(timezone.utc) < expiring_at + timedelta(seconds=2):
-        time.sleep(0.5)
+    # Lapsed for the platform (its clock) and for the contract (the latest block's timestamp).
+    wait_until(lambda: datetime.now(timezone.utc) > expiring_at and not expired_can_read(), 30,
+               "the grant to expire on the platform and on chain")
     cast.settle()
     return cast, clients
 

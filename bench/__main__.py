@@ -22,8 +22,9 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Self
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -71,7 +72,7 @@ class Stack:
         self.net = Devnet(tmp / "devnet", signers=3, period=PERIOD, base_port=None)
         self.store = LocalObjectStore(tmp / "s3", s3_port=None)
 
-    def __enter__(self) -> Stack:
+    def __enter__(self) -> Self:
         self.net.up()
         self.store.up()
         self.address = Ledger(self.net.rpc_urls).deploy(self.net.faucet_key)
@@ -278,7 +279,7 @@ def throughput(stack: Stack, app, uploaders: int, per_uploader: int, *, backlog:
                 rid = create(app, user_id, keys, bundle)
                 with lock:
                     ids.append(rid)
-        except BaseException as exc:  # reported below; a failed upload must not pass silently
+        except BaseException as exc:  # noqa: BLE001 - reported below; a failed upload must not pass silently
             errors.append(exc)
 
     threads = [threading.Thread(target=upload, args=u) for u in users]
@@ -344,7 +345,7 @@ def timeline_latency(app, total: int, real: int, n: int) -> list[float]:
     bundle = imported("fhir/valid-collection.json")
     ids = [create(app, browser.user_id, browser.keys, bundle) for _ in range(real)]
     with app.app_context():
-        old = datetime(2010, 1, 1, tzinfo=timezone.utc)
+        old = datetime(2010, 1, 1, tzinfo=UTC)
         rows = [{"id": rid, "anchor_id": rid, "owner_id": browser.user_id, "author_id": browser.user_id,
                  "source_format": "fhir-json", "sha256": secrets.token_hex(32), "resources_root": "00" * 32,
                  "storage_key": f"records/bench-{secrets.token_hex(16)}", "size": 1, "resource_count": 1,
@@ -515,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"machine": machine(), "load_average_1m_before_after": [load_before, round(os.getloadavg()[0], 2)],
             "block_period_s": PERIOD, "uploaders": args.uploaders,
             "per_uploader": args.per_uploader, "samples": args.samples, "seconds": round(time.monotonic() - started),
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "details": extra}
+            "date": datetime.now(UTC).isoformat(timespec="seconds"), "details": extra}
     print(table(rows))
     print(f"\n{meta['machine']}; load average {load_before} before, {os.getloadavg()[0]:.2f} after; "
           f"full run {meta['seconds']} s")

@@ -2,10 +2,10 @@
 from alembic import context
 
 from phr import models  # noqa: F401  (registers every table on Base.metadata)
-from phr.records import models as record_models  # noqa: F401
-from phr.sharing import models as sharing_models  # noqa: F401
 from phr.config import from_environment
 from phr.db import Base, make_engine
+from phr.records import models as record_models  # noqa: F401
+from phr.sharing import models as sharing_models  # noqa: F401
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or from_environment()["DATABASE_URL"]

@@ -35,7 +35,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from .auth.views import bp as auth_bp, load_user
+    from .auth.views import bp as auth_bp
+    from .auth.views import load_user
     from .blocks.views import bp as blocks_bp
     from .records.views import bp as records_bp
     from .sharing.views import bp as sharing_bp

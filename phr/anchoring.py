@@ -18,7 +18,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from eth_account import Account
@@ -27,7 +27,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from . import batchproof, clock
-from .ledger import GAS_LIMITS, MAX_FEE_PER_GAS, BlockInfo, ChainError, ChainUnavailable, Ledger, NonceUsed, SignedTx
+from .ledger import (
+    GAS_LIMITS,
+    MAX_FEE_PER_GAS,
+    BlockInfo,
+    ChainError,
+    ChainUnavailable,
+    Ledger,
+    NonceUsed,
+    SignedTx,
+)
 from .models import User
 from .records.models import AnchorBatch, BatchMember, ChainJob, Record
 
@@ -298,7 +307,7 @@ class Worker:
             self._fail(job, "the chain holds a different batch under this root")
             return
         job.status = "confirmed"
-        job.mined_at = datetime.fromtimestamp(block.timestamp, timezone.utc)
+        job.mined_at = datetime.fromtimestamp(block.timestamp, UTC)
         log.info("job %s (%s) confirmed in block %s", job.id, job.kind, job.block_number)
 
     def _send(self, job: ChainJob) -> None:

@@ -67,7 +67,7 @@ def signer(fields: LeafFields, signature: bytes) -> str | None:
     """The address that produced ``signature`` over ``fields`` (None if it is not a valid signature)."""
     try:
         return Account.recover_message(encode_defunct(text=message(fields)), signature=signature)
-    except Exception:  # eth-keys raises several types for malformed signatures; all mean "no signer"
+    except Exception:  # noqa: BLE001 - eth-keys raises several types for malformed signatures; all mean "no signer"
         return None
 
 

@@ -7,8 +7,24 @@ and ``lazy_gettext`` for form labels built at import time.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, url_for
-from flask_babel import Babel, format_date, format_datetime, get_locale, get_translations, gettext, ngettext
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    has_request_context,
+    redirect,
+    request,
+    url_for,
+)
+from flask_babel import (
+    Babel,
+    format_date,
+    format_datetime,
+    get_locale,
+    get_translations,
+    gettext,
+    ngettext,
+)
 
 from .urls import safe_next
 

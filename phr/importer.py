@@ -23,7 +23,7 @@ from phr.fhirbundle import MAX_DEPTH, ImportRejected, canonical_bytes, validate_
 from phr.labels import N_
 from phr.mhb import Note, SkippedRow
 
-__all__ = ["ImportRejected", "ImportResult", "ImportSummary", "MAX_UPLOAD_BYTES", "Note", "SkippedRow", "import_file"]
+__all__ = ["MAX_UPLOAD_BYTES", "ImportRejected", "ImportResult", "ImportSummary", "Note", "SkippedRow", "import_file"]
 
 ACCEPTED_BUNDLE_TYPES = ("collection", "document", "transaction", "batch", "searchset")
 _KEPT_BUNDLE_FIELDS = ("resourceType", "id", "meta", "implicitRules", "language", "identifier", "timestamp")

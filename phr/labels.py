@@ -18,7 +18,7 @@ from flask_babel import gettext
 _KNOWN: set[str] = set()
 
 
-def N_(text: str) -> str:  # noqa: N802 - gettext convention
+def N_(text: str) -> str:
     """Mark ``text`` as a fixed, translatable label (pybabel extracts it); returns it unchanged."""
     _KNOWN.add(text)
     return text

@@ -29,10 +29,14 @@ from eth_account import Account
 from eth_keys import keys as eth_keys
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
-from web3.middleware import ExtraDataToPOAMiddleware
 from web3.exceptions import (
-    ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError,
+    ContractCustomError,
+    ContractLogicError,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3RPCError,
 )
+from web3.middleware import ExtraDataToPOAMiddleware
 
 CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
 ARTIFACT = CONTRACTS / "PHRRegistry.json"

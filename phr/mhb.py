@@ -17,6 +17,7 @@ import xml.sax
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Self
 
 import xmltodict
 from defusedxml import DefusedXmlException
@@ -61,7 +62,7 @@ class Note(str):
     msgid: str
     params: dict[str, object]
 
-    def __new__(cls, msgid: str, **params: object) -> Note:
+    def __new__(cls, msgid: str, **params: object) -> Self:
         note = super().__new__(cls, msgid % params if params else msgid)
         note.msgid, note.params = msgid, params
         return note
@@ -115,13 +116,13 @@ class _DepthGuard(xml.sax.ContentHandler):
         super().__init__()
         self.depth = 0
 
-    def startElement(self, name: str, attrs: object) -> None:  # noqa: N802 - SAX API
+    def startElement(self, name: str, attrs: object) -> None:
         self.depth += 1
         if self.depth > MAX_XML_DEPTH:
             raise ImportRejected(N_("The XML nests deeper than %(max)d levels; this is not a health-bank file."),
                                  max=MAX_XML_DEPTH)
 
-    def endElement(self, name: str) -> None:  # noqa: N802 - SAX API
+    def endElement(self, name: str) -> None:
         self.depth -= 1
 
 
@@ -248,7 +249,7 @@ def _read_child(row: dict, child: str) -> dict:
 
 def _scalar(value: object, key: str) -> str | None:
     """Field value as trimmed text; None for no value. Numbers become text, zero-padded where needed."""
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
+    if isinstance(value, (bool, dict, list)):
         return None
     if isinstance(value, int):
         return str(value).zfill(_PAD.get(key, 0))
@@ -403,7 +404,7 @@ def concept(codings: list[dict], text: str | None) -> dict:
     return out
 
 
-def quantity(value: int | float, unit: str | None = None) -> dict:
+def quantity(value: float, unit: str | None = None) -> dict:
     out: dict = {"value": value}
     if unit:
         out.update(unit=unit, system=UCUM, code=unit)
@@ -727,7 +728,7 @@ class _Builder:
 
     def visit(self, section: str, index: int, row: dict) -> None:
         layout = _VISITS[section]
-        get = lambda n: row.get(f"{section}.{n}") if n else None  # noqa: E731
+        get = lambda n: row.get(f"{section}.{n}") if n else None
         if not self.first_time(section, index, row):
             return
         start, end = self.date(section, index, get(layout.start)), self.date(section, index, get(layout.end))
@@ -807,7 +808,7 @@ class _Builder:
     def orders(self, section: str, index: int, row: dict, layout: _Visit, context: _OrderContext) -> None:
         child_section = f"{section}_1"
         for position, child in enumerate(row.get(child_section, [])):
-            get = lambda role: child.get(f"{child_section}.{layout.orders[role]}") if role in layout.orders else None  # noqa: E731,B023
+            get = lambda role: child.get(f"{child_section}.{layout.orders[role]}") if role in layout.orders else None  # noqa: B023
             raw, name = code(get("code")), get("name")
             resource_id = self.id("Order", context.parent_id, _seed(child))
             if not self.first_time(child_section, position, child, parent=(section, index)):
@@ -862,7 +863,7 @@ class _Builder:
         })  # fmt: skip
 
     def allergy(self, index: int, row: dict) -> None:
-        get = lambda n: row.get(f"r4.{n}")  # noqa: E731
+        get = lambda n: row.get(f"r4.{n}")
         if not self.first_time("r4", index, row):
             return
         org = self.organization(get(4), get(5), _phone(get(6), get(7)), get(8))
@@ -895,7 +896,7 @@ class _Builder:
                                       "out."), row=index, value=repr(get(9))))
 
     def consent(self, index: int, row: dict) -> None:
-        get = lambda n: row.get(f"r5.{n}")  # noqa: E731
+        get = lambda n: row.get(f"r5.{n}")
         if not self.first_time("r5", index, row):
             return
         wish_code = code(get(2))
@@ -916,7 +917,7 @@ class _Builder:
         })  # fmt: skip
 
     def immunization(self, index: int, row: dict) -> None:
-        get = lambda n: row.get(f"r6.{n}")  # noqa: E731
+        get = lambda n: row.get(f"r6.{n}")
         when = self.date("r6", index, get(1))
         if when is None:
             self.skip("r6", index, Note(N_("vaccination without a valid date (r6.1)")))
@@ -951,7 +952,7 @@ class _Builder:
         })  # fmt: skip
 
     def lab(self, index: int, row: dict) -> None:
-        get = lambda n: row.get(f"r7.{n}")  # noqa: E731
+        get = lambda n: row.get(f"r7.{n}")
         raw, label = code(get(8)), get(10) or get(9)
         if raw is None and label is None:
             self.skip("r7", index, Note(N_("lab result without a test code or name")))
@@ -976,7 +977,7 @@ class _Builder:
             group["result"].append(ref)
 
     def imaging(self, index: int, row: dict) -> None:
-        get = lambda n: row.get(f"r8.{n}")  # noqa: E731
+        get = lambda n: row.get(f"r8.{n}")
         if not self.first_time("r8", index, row):
             return
         raw = code(get(8))
@@ -997,7 +998,7 @@ class _Builder:
         })  # fmt: skip
 
     def checkup(self, index: int, row: dict) -> None:
-        get = lambda n: row.get(f"r10.{n}")  # noqa: E731
+        get = lambda n: row.get(f"r10.{n}")
         if not self.first_time("r10", index, row):
             return
         org = self.organization(get(1), get(2), _phone(get(3), get(4)))
@@ -1058,7 +1059,7 @@ class _Builder:
         )
 
     def screening(self, index: int, row: dict) -> None:
-        get = lambda n: row.get(f"r11.{n}")  # noqa: E731
+        get = lambda n: row.get(f"r11.{n}")
         results = row.get("r11_1", [])
         if not results:
             self.skip("r11", index, Note(N_("screening type without results (no r11_1 rows)")))
@@ -1078,7 +1079,7 @@ class _Builder:
             )
 
     def programme(self, section: str, index: int, row: dict) -> None:
-        get = lambda n: row.get(f"{section}.{n}")  # noqa: E731
+        get = lambda n: row.get(f"{section}.{n}")
         if not self.first_time(section, index, row):
             return
         label, values = _PROGRAMMES[section]
@@ -1101,7 +1102,7 @@ class _Builder:
                 self.follow_up(section, episode, child, label, values)
 
     def follow_up(self, section: str, episode: dict, child: dict, label: str, values: tuple) -> None:
-        get = lambda n: child.get(f"{section}_1.{n}")  # noqa: E731
+        get = lambda n: child.get(f"{section}_1.{n}")
         encounter_id = self.id("Encounter", episode["reference"], _seed(child))
         encounter = self.add({
             "resourceType": "Encounter",

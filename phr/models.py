@@ -7,7 +7,9 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .clock import now as utcnow  # column defaults (records and sharing models import it from here)
+from .clock import (
+    now as utcnow,  # column defaults (records and sharing models import it from here)
+)
 from .db import Base
 
 CUSTODY_MODES = ("platform", "self")

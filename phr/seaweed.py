@@ -128,7 +128,7 @@ class LocalObjectStore:
                 f"object store ports already in use on 127.0.0.1: {', '.join(busy)}. Stop the program using "
                 f"them, or remove {self.datadir} to pick new ports (stored objects there are then lost)."
             )
-        log = open(self.datadir / "weed.log", "ab")
+        log = open(self.datadir / "weed.log", "ab")  # noqa: SIM115 - the server's stdout for its whole life
         proc = subprocess.Popen(self._command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=self.datadir, start_new_session=True)
         log.close()

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from . import db
 from .config import ROOT
-from .devnet import Devnet, DevnetError, ToolchainError, port_in_use
 from .deploy import ensure_contract
+from .devnet import Devnet, DevnetError, ToolchainError, port_in_use
 from .launch import serving
 from .ledger import ChainError, Ledger
 from .seaweed import LocalObjectStore, ObjectStoreError

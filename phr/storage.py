@@ -46,7 +46,7 @@ class Storage:
                             http_client=_short_timeouts())
 
     @classmethod
-    def from_config(cls, config) -> "Storage":
+    def from_config(cls, config) -> Storage:
         """Build from an app config mapping (``S3_*`` keys)."""
         return cls(config["S3_ENDPOINT"], config["S3_ACCESS_KEY"], config["S3_SECRET_KEY"],
                    config["S3_BUCKET"], config["S3_SECURE"])

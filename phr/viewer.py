@@ -358,7 +358,7 @@ def _number(value: object) -> float | int | None:
     return value
 
 
-def _num_text(value: float | int | Decimal) -> str:
+def _num_text(value: float | Decimal) -> str:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:

@@ -13,9 +13,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from eth_account import Account
-
 from auth_helpers import AuthActions
+from eth_account import Account
 
 from phr import create_app, db
 from phr.devnet import Devnet

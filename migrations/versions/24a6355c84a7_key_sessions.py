@@ -4,9 +4,8 @@ Revision ID: 24a6355c84a7
 Revises: 5f11506ddb36
 Create Date: 2026-11-25 16:06:03.426213
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '24a6355c84a7'
 down_revision = '5f11506ddb36'

@@ -4,9 +4,8 @@ Revision ID: 581156311901
 Revises: a62e8e71bd6c
 Create Date: 2026-11-25 16:27:50.473410
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '581156311901'
 down_revision = 'a62e8e71bd6c'

@@ -4,9 +4,8 @@ Revision ID: 5f11506ddb36
 Revises: 
 Create Date: 2026-11-25 16:02:18.955095
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '5f11506ddb36'
 down_revision = None

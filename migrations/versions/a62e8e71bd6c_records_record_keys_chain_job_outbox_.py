@@ -4,9 +4,8 @@ Revision ID: a62e8e71bd6c
 Revises: 24a6355c84a7
 Create Date: 2026-11-25 16:18:02.602756
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'a62e8e71bd6c'
 down_revision = '24a6355c84a7'

@@ -4,9 +4,8 @@ Revision ID: b7c41e9a0d35
 Revises: c3d9a1f2e0b4
 Create Date: 2026-11-25 17:00:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'b7c41e9a0d35'
 down_revision = 'c3d9a1f2e0b4'

@@ -4,9 +4,8 @@ Revision ID: c3d9a1f2e0b4
 Revises: 581156311901
 Create Date: 2026-11-25 17:10:00
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'c3d9a1f2e0b4'
 down_revision = '581156311901'

@@ -6,7 +6,6 @@ Create Date: 2026-11-25 17:30:00.000000
 """
 from alembic import op
 
-
 revision = 'e4a7c2b19f60'
 down_revision = 'b7c41e9a0d35'
 branch_labels = None

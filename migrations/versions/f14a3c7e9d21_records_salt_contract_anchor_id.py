@@ -4,9 +4,8 @@ Revision ID: f14a3c7e9d21
 Revises: f14d7a3c9e21
 Create Date: 2026-12-02 07:40:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'f14a3c7e9d21'
 down_revision = 'f14d7a3c9e21'

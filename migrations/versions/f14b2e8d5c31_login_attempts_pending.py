@@ -4,9 +4,8 @@ Revision ID: f14b2e8d5c31
 Revises: e4a7c2b19f60
 Create Date: 2026-12-02 07:30:00
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'f14b2e8d5c31'
 down_revision = 'e4a7c2b19f60'

@@ -7,7 +7,6 @@ Create Date: 2026-12-02 07:40:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = 'f14d7a3c9e21'
 down_revision = 'f14b2e8d5c31'
 branch_labels = None

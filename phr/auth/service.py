@@ -14,7 +14,8 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import abort, current_app, session
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError

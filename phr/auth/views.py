@@ -1,16 +1,34 @@
 """Account pages: register, log in/out, recovery kit, password change, recovery, key unlock."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import vault
 from ..htmx import fragment_wanted
 from ..urls import safe_next
 from . import service, throttle
-from .forms import (ChangePasswordForm, EmptyForm, KeyFilePassphraseForm, LoginForm, RecoverForm, RegisterForm,
-                    UnlockForm)
+from .forms import (
+    ChangePasswordForm,
+    EmptyForm,
+    KeyFilePassphraseForm,
+    LoginForm,
+    RecoverForm,
+    RegisterForm,
+    UnlockForm,
+)
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from itertools import pairwise
 
 from eth_utils import to_checksum_address
 from sqlalchemy import select
@@ -93,12 +94,12 @@ class Diagram:
 
 
 def utc(timestamp: int) -> datetime:
-    return datetime.fromtimestamp(timestamp, timezone.utc)
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 def check_links(blocks: Sequence[BlockInfo]) -> list[Link]:
     """The links between consecutive ``blocks`` (ascending by number), each checked by :attr:`Link.ok`."""
-    return [Link(parent, child) for parent, child in zip(blocks, blocks[1:])]
+    return [Link(parent, child) for parent, child in pairwise(blocks)]
 
 
 # ----- chain reads ---------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from flask import current_app
@@ -285,7 +285,9 @@ def sweep_orphans(min_age: timedelta = timedelta(hours=1)) -> list[str]:
     They exist only when a process died between storing an object and
     committing its row (the commit failing deletes the object itself).
     """
-    from ..sharing.models import RecordShare  # sharing builds on records; only this sweep looks back
+    from ..sharing.models import (
+        RecordShare,  # sharing builds on records; only this sweep looks back
+    )
 
     session = db.session()
     known = set(session.scalars(select(Record.storage_key))) | set(session.scalars(select(RecordShare.storage_key)))
@@ -459,7 +461,7 @@ def _compare_anchor(record: Record, computed: str | None, computed_root: str | N
             or anchor.storage_key != record.storage_key or anchor.owner != record.owner.eth_address):
         return Integrity("modified", "differs", computed, chain_hash, anchor.block_number)
     return Integrity("verified", "verified", computed, chain_hash, anchor.block_number,
-                     job.tx_hash if job else None, datetime.fromtimestamp(anchor.anchored_at, timezone.utc),
+                     job.tx_hash if job else None, datetime.fromtimestamp(anchor.anchored_at, UTC),
                      anchor=anchor)
 
 
@@ -502,7 +504,7 @@ def batch_integrity(record: Record, computed: str, *, record_hash: str | None = 
         return Integrity("modified", "leaf-differs", computed, leaf_hash, on_chain.block_number, hash_label=label,
                          params={"problems": "; ".join(problems)})
     return Integrity("verified", "verified-batch", computed, leaf_hash, on_chain.block_number, batch.job.tx_hash,
-                     datetime.fromtimestamp(on_chain.anchored_at, timezone.utc), label, batch=on_chain,
+                     datetime.fromtimestamp(on_chain.anchored_at, UTC), label, batch=on_chain,
                      params={"leaf": member.leaf_index + 1, "count": on_chain.count, "root": batch.root})
 
 

@@ -16,11 +16,11 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 
-from sqlalchemy import delete, or_, select
 from flask_babel import gettext as _
+from sqlalchemy import delete, or_, select
 
 from .. import clock, db, merkle, services, vault, viewer
 from ..anchoring import sign_and_enqueue
@@ -32,7 +32,15 @@ from ..records import service as records
 from ..records.models import ChainJob, Record, RecordKey
 from ..storage import ObjectMissing, StorageError
 from . import hiding
-from .models import AccessEvent, Grant, GrantRecord, HideRules, PrivacyTag, RecordShare, ShareKey
+from .models import (
+    AccessEvent,
+    Grant,
+    GrantRecord,
+    HideRules,
+    PrivacyTag,
+    RecordShare,
+    ShareKey,
+)
 
 ACTION_CODES = {"read": 1, "download": 2}
 
@@ -584,7 +592,7 @@ def _verify_share(record: Record, payload: dict) -> records.Opened:
     hidden = len(leaves) - len(payload["positions"])
     return records.Opened(record, records.Integrity(
         "verified", "share-verified", computed, anchor.resources_root.hex(), anchor.block_number,
-        job.tx_hash if job else None, datetime.fromtimestamp(anchor.anchored_at, timezone.utc), "Merkle root",
+        job.tx_hash if job else None, datetime.fromtimestamp(anchor.anchored_at, UTC), "Merkle root",
         params={"hidden": hidden}), canonical, bundle)
 
 

@@ -1,11 +1,21 @@
 """Sharing pages: the patient's authority control, hide rules and access log; the doctor's patients."""
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from functools import wraps
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, ngettext
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -69,7 +79,7 @@ def grant():
     form = _grant_form()
     if not form.validate_on_submit():
         raise records.RecordError("; ".join(e for errors in form.errors.values() for e in errors))
-    expires = datetime.combine(form.expires.data, time.max, timezone.utc) if form.expires.data else None
+    expires = datetime.combine(form.expires.data, time.max, UTC) if form.expires.data else None
     chosen = form.records.data if form.scope.data == "records" else None
     g = service.grant_access(current_user, current_keys(), int(form.doctor_id.data), record_ids=chosen, expires_at=expires)
     if fragment_wanted():

@@ -5,13 +5,12 @@ import io
 import logging
 
 import pytest
+from auth_helpers import DOCTOR, PASSPHRASE, PASSWORD
 from sqlalchemy import select
 
 from phr import custody, db, vault
 from phr.auth.service import role_required
 from phr.models import KeySession, User
-
-from auth_helpers import DOCTOR, PASSPHRASE, PASSWORD
 
 RECORD = b"phr-record:v1:0001"
 
@@ -199,9 +198,8 @@ def test_password_change_keeps_records_readable_and_retires_the_old_password(aut
     assert other_auth.client.get("/auth/account").status_code == 302
     assert "Keys unlocked ✓" in auth.client.get("/auth/account").get_data(as_text=True)
     assert other_auth.login("ana@example.org", PASSWORD).status_code == 422
-    with app.app_context():
-        with pytest.raises(vault.VaultError):
-            custody.unwrap_with_password(user_row(app, "ana@example.org").wrapped_keys, PASSWORD)
+    with app.app_context(), pytest.raises(vault.VaultError):
+        custody.unwrap_with_password(user_row(app, "ana@example.org").wrapped_keys, PASSWORD)
     assert other_auth.login("ana@example.org", "new secret phrase").status_code == 303
     assert vault.open_sealed(sealed.ciphertext, sealed.wrapped_keys["me"], other_auth.keys().rsa_private,
                              RECORD) == b"HbA1c 5.6%"

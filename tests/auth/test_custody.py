@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -77,7 +77,7 @@ def test_garbage_key_file_is_refused_clearly(bundle, data):
 
 
 def test_key_session_unlocks_only_with_its_secret_and_not_after_expiry(app, user, bundle):
-    t0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
     with app.app_context():
         sid, secret = custody.open_key_session(user, bundle, now=t0, absolute=timedelta(hours=12))
         assert custody.unlocked_keys(sid, secret, now=t0).eth_private == bundle.eth_private
@@ -93,7 +93,7 @@ def test_key_session_unlocks_only_with_its_secret_and_not_after_expiry(app, user
 
 
 def test_key_session_ends_at_its_absolute_limit_even_when_busy(app, user, bundle):
-    t0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
     with app.app_context():
         sid, secret = custody.open_key_session(user, bundle, now=t0, absolute=timedelta(hours=1))
         for minutes in range(10, 60, 10):

@@ -166,7 +166,9 @@ def test_malformed_public_key_is_a_clear_value_error(bad):
 
 
 def test_legacy_pkcs8_pem_opens_only_with_its_passphrase_and_capped_rounds(owner):
-    from cryptography.hazmat.primitives import serialization  # the exporter of version-1 key files
+    from cryptography.hazmat.primitives import (
+        serialization,  # the exporter of version-1 key files
+    )
     pem = owner.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                               serialization.BestAvailableEncryption(b"a long passphrase"))
     parsed = vault.parse_legacy_pem(pem)

@@ -6,9 +6,22 @@ import subprocess
 import sys
 
 from auth_helpers import DOCTOR
-from batch_helpers import (all_batched_and_confirmed, anchored_events, batch_events, batch_jobs, batches, members,
-                           worker_env)
-from web_helpers import DATA, Patient, drive_worker, kill_worker_while_sending, run_worker_until
+from batch_helpers import (
+    all_batched_and_confirmed,
+    anchored_events,
+    batch_events,
+    batch_jobs,
+    batches,
+    members,
+    worker_env,
+)
+from web_helpers import (
+    DATA,
+    Patient,
+    drive_worker,
+    kill_worker_while_sending,
+    run_worker_until,
+)
 
 from phr import db, services
 from phr.models import User

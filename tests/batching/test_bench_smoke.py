@@ -7,7 +7,7 @@ import pytest
 from phr.config import ROOT
 
 sys.path.insert(0, str(ROOT))  # bench/ is a top-level folder of the repository, not part of the installed package
-from bench.report import Row, format_ratio, percentile, ratio, table, to_json  # noqa: E402
+from bench.report import Row, format_ratio, percentile, ratio, table, to_json
 
 
 def test_percentile_interpolates_between_ranks():

@@ -109,7 +109,7 @@ def test_any_altered_root_fails():
     fields, sig = members[2]
     for pos in (0, 15, 31):
         assert batchproof.check(fields, sig, 2, 6, paths[2], _flip(root, pos))
-    other_members, other_root, _ = _batch(6)
+    _members, other_root, _ = _batch(6)
     assert batchproof.check(fields, sig, 2, 6, paths[2], other_root)
 
 

@@ -1,7 +1,7 @@
 """The records list is paginated, so a patient with thousands of records gets a page, not all of them."""
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from phr import db
 from phr.models import User
@@ -12,7 +12,7 @@ ROW = re.compile(r'href="/records/([0-9a-f]{64})"')
 
 def insert_records(app, email: str, n: int) -> list[str]:
     """``n`` record rows for ``email``, newest last (their objects do not exist: listing must not fetch them)."""
-    base = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    base = datetime(2020, 1, 1, tzinfo=UTC)
     with app.app_context():
         session = db.session()
         user = session.query(User).filter_by(email=email).one()

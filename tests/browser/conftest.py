@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from browser_helpers import PASSWORD, VALIDATOR_EMAIL
 
 from phr import db
 from phr.launch import serving
 from phr.storage import Storage
-from browser_helpers import PASSWORD, VALIDATOR_EMAIL
 
 CHROMIUM = os.environ.get("PHR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from browser_helpers import DATA, grant, register, reload_until, upload_confirmed, user_records
+from browser_helpers import (
+    DATA,
+    grant,
+    register,
+    reload_until,
+    upload_confirmed,
+    user_records,
+)
 
 DOCTOR = {"country": "Taiwan", "institution": "Cross Site Clinic", "licence_no": "TW-MD-14009"}
 EVIL = "http://evil.test/"

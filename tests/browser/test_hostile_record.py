@@ -10,7 +10,15 @@ import json
 import re
 import time
 
-from browser_helpers import DATA, grant, register, reload_until, upload_confirmed, user_records, watch
+from browser_helpers import (
+    DATA,
+    grant,
+    register,
+    reload_until,
+    upload_confirmed,
+    user_records,
+    watch,
+)
 from record_payloads import PAYLOADS, hostile_file
 from web_helpers import tally
 

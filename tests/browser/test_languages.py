@@ -4,7 +4,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_helpers import VALIDATOR_EMAIL, confirm, log_in, register, shot, upload, visible_text
+from browser_helpers import (
+    VALIDATOR_EMAIL,
+    confirm,
+    log_in,
+    register,
+    shot,
+    upload,
+    visible_text,
+)
 
 # UI wording that must not show through on a translated page (checked on visible text; codes and
 # server messages marked lang="en" are left out, see ui.visible_text).
@@ -33,7 +41,7 @@ def _check(page, lang: str, html_lang: str, nav_word: str) -> None:
 @pytest.mark.parametrize("lang", list(LANGS))
 def test_every_page_in_each_language(new_page, lang):
     accept, html_lang, nav_word = LANGS[lang]
-    check = lambda page: _check(page, lang, html_lang, nav_word)  # noqa: E731
+    check = lambda page: _check(page, lang, html_lang, nav_word)
     patient = new_page(locale=accept)  # the browser's language is negotiated with Accept-Language
     for path in ("/", "/auth/login", "/auth/register", "/auth/recover", "/status"):
         patient.goto(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from auth_helpers import AuthActions
@@ -86,11 +86,11 @@ def save_record(app, owner_email: str, anchored: Anchored):
         dbs.add(Record(id=anchored.record_id, anchor_id=anchored.record_id, owner_id=user.id, author_id=user.id, source_format="fhir",
                        sha256=anchored.record_hash, resources_root="00" * 32, storage_key=anchored.storage_key,
                        size=1, resource_count=1,
-                       created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)))
+                       created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)))
         dbs.flush()
         job = ChainJob(kind="anchor", user_id=user.id, record_id=anchored.record_id, sender=anchored.owner, nonce=0,
                        raw_tx=b"", tx_hash=anchored.tx_hash, status="confirmed", block_number=anchored.block_number,
-                       block_hash=anchored.block_hash, mined_at=datetime.now(timezone.utc))
+                       block_hash=anchored.block_hash, mined_at=datetime.now(UTC))
         dbs.add(job)
         dbs.commit()
         return job

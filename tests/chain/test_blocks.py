@@ -70,7 +70,7 @@ def anas_record(chain_app, ana, devnet, registry):
 
 
 def test_owner_sees_block_fields_and_her_anchored_record(chain_app, ana, anas_record, devnet, registry):
-    anchored, job = anas_record
+    anchored, _job = anas_record
     html = ana.client.get(f"/blocks/{anchored.block_number}").get_data(as_text=True)
     from phr.ledger import Ledger
     block = Ledger(devnet.rpc_urls, registry).block(anchored.block_number)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 from chain_helpers import create_operator, make_app
-from web_helpers import wait_until
 from eth_account import Account
+from web_helpers import wait_until
 
 from phr.ledger import Ledger
 

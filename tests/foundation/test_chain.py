@@ -1,5 +1,6 @@
 """The clique devnet and the registry contract, on real geth nodes."""
 import os
+from itertools import pairwise
 
 import pytest
 from eth_account import Account
@@ -16,7 +17,7 @@ def test_three_signers_seal_in_turn_and_blocks_link(devnet, ledger):
     blocks = [ledger.block(n) for n in range(start, start + 10)]
     signers = set(ledger.signers())
     assert len(signers) == 3 and signers == set(devnet.genesis_signers)
-    for prev, block in zip(blocks, blocks[1:]):
+    for prev, block in pairwise(blocks):
         assert block.parent_hash == prev.hash
         assert block.number == prev.number + 1
         # EIP-225: with 3 signers none may seal twice within 2 consecutive blocks.

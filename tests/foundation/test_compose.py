@@ -61,7 +61,7 @@ def test_genesis_is_clique_at_london_with_the_faucet_funded():
 def test_validators_share_chain_id_and_boot_from_validator1():
     v1 = next(v for v in NETWORK["validators"] if v["name"] == "validator1")
     v1_ip = VALIDATORS["validator1"]["networks"]["chain"]["ipv4_address"]
-    for name, svc in VALIDATORS.items():
+    for svc in VALIDATORS.values():
         args = svc["command"]
         assert int(_flag(args, "network-id")) == GENESIS["config"]["chainId"]
         assert _flag(args, "bootnodes") == f"enode://{v1['enode_pubkey']}@{v1_ip}:{_flag(args, 'p2p-port')}"

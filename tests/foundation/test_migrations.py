@@ -2,14 +2,13 @@
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from phr import db, models  # noqa: F401 - registers every table on db.Base.metadata
 from phr.records import models as record_models  # noqa: F401
 from phr.sharing import models as sharing_models  # noqa: F401
-
 
 ROOT = Path(__file__).parents[2]
 

@@ -69,7 +69,7 @@ def sharing_world(live_app):
 
 
 def test_sharing_forms_refuse_hostile_values_and_write_nothing(sharing_world, sweep):
-    app, patient, doctor, rid = sharing_world
+    app, patient, _doctor, rid = sharing_world
     sweep["hostile inputs tried"] = sweep.get("hostile inputs tried", 0) + 9
     directory = patient.client.get("/sharing/").get_data(as_text=True)
     assert "<script>alert" not in directory and "&lt;script&gt;" in directory
@@ -97,7 +97,7 @@ def test_sharing_forms_refuse_hostile_values_and_write_nothing(sharing_world, sw
 
 
 def test_visit_form_refuses_bad_codes_and_oversized_notes(sharing_world, sweep):
-    app, patient, doctor, rid = sharing_world
+    app, patient, doctor, _rid = sharing_world
     sweep["hostile inputs tried"] = sweep.get("hostile inputs tried", 0) + 4
     directory = patient.client.get("/sharing/").get_data(as_text=True)
     doctor_id = re.search(r'name="doctor_id" value="(\d+)"', directory).group(1)

@@ -8,7 +8,13 @@ from html.parser import HTMLParser
 
 import pytest
 from markupsafe import escape
-from record_payloads import PAYLOADS, URI_PAYLOAD, hostile_bundle, hostile_file, shown_texts
+from record_payloads import (
+    PAYLOADS,
+    URI_PAYLOAD,
+    hostile_bundle,
+    hostile_file,
+    shown_texts,
+)
 from web_helpers import Patient, all_confirmed, drive_worker, tally
 
 from phr import db

@@ -4,8 +4,16 @@ import os
 import subprocess
 import sys
 
-from web_helpers import (DATA, all_confirmed, drive_worker, jobs, kill_worker_while_sending, run_worker_until,
-                         subprocess_env, tally)
+from web_helpers import (
+    DATA,
+    all_confirmed,
+    drive_worker,
+    jobs,
+    kill_worker_while_sending,
+    run_worker_until,
+    subprocess_env,
+    tally,
+)
 
 from phr import db, services
 from phr.records.models import ChainJob, Record

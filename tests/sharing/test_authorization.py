@@ -1,5 +1,5 @@
 """Break-in attempts: every record endpoint × every kind of user; only the owner and a granted doctor get in."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from auth_helpers import DOCTOR
@@ -54,7 +54,7 @@ def world(cast):
     assert grant(cast, cast.ph_id).status_code == 303
     revoked_id = _id(app, "revoked@example.org")
     assert grant(cast, revoked_id).status_code == 303
-    expiring_at = datetime.now(timezone.utc) + timedelta(seconds=6)
+    expiring_at = datetime.now(UTC) + timedelta(seconds=6)
     with app.test_request_context():
         patient = db.session().get(User, cast.patient_id)
         sharing.grant_access(patient, _keys(cast.patient), _id(app, "expired@example.org"), expires_at=expiring_at)
@@ -73,7 +73,7 @@ def world(cast):
         revoke_id = db.session().query(Grant).filter_by(doctor_id=revoked_id).one().id
     assert cast.patient.post("/sharing/", {}, action=f"/sharing/grants/{revoke_id}/revoke").status_code == 303
     # Lapsed for the platform (its clock) and for the contract (the latest block's timestamp).
-    wait_until(lambda: datetime.now(timezone.utc) > expiring_at and not expired_can_read(), 30,
+    wait_until(lambda: datetime.now(UTC) > expiring_at and not expired_can_read(), 30,
                "the grant to expire on the platform and on chain")
     cast.settle()
     return cast, clients

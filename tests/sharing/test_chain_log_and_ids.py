@@ -99,7 +99,7 @@ def test_an_id_taken_on_chain_is_anchored_again_under_a_fresh_id_at_the_authors_
         # Someone the owner lets write takes the id first: the only way left to take an id in version 2.
         chain.wait(chain.send(chain.sign_anchor(doctor.eth_private, bytes.fromhex(rid), os.urandom(32), ZERO,
                                                 "records/junk", owner)))
-    settled = lambda: all(j.status not in PENDING for j in jobs(cast.app))  # noqa: E731
+    settled = lambda: all(j.status not in PENDING for j in jobs(cast.app))
     drive_worker(cast.app, settled, timeout=90)
     with cast.app.app_context():
         first = db.session().query(ChainJob).filter_by(record_id=rid, kind="anchor").one()

@@ -57,7 +57,7 @@ def _assert_hidden_and_verified(cast: Cast, record_ids: list[str]) -> None:
             assert secret not in body, (name, secret)
         if name in record_ids:  # each redacted copy: every visible leaf checked, the root against the chain
             assert "Verified against the chain (" in body and "withheld by the patient" in body, \
-                re.findall(r"integrity-\w+.{0,300}", body, re.S)
+                re.findall(r"integrity-\w+.{0,300}", body, re.DOTALL)
 
 
 def test_item_hidden_in_one_record_stays_hidden_in_overlapping_and_later_records(live_app, sweep):

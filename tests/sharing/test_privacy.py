@@ -37,7 +37,7 @@ def test_hidden_items_never_reach_the_doctor_and_the_rest_verifies(cast):
         for secret in ("Kaluril", "G40", "Epilep", "epilep", "癲癇", epilepsy, kaluril):
             assert secret not in body, secret
     detail = views[1].get_data(as_text=True)
-    assert "Verified against the chain" in detail and "withheld by the patient" in detail, re.findall(r"integrity-\w+.{0,300}", detail, re.S)
+    assert "Verified against the chain" in detail and "withheld by the patient" in detail, re.findall(r"integrity-\w+.{0,300}", detail, re.DOTALL)
     assert "Iunaidon" in detail  # what is not hidden is shown
     shared = json.loads(views[2].data)
     assert all(e["fullUrl"] not in (epilepsy, kaluril) for e in shared["entry"])

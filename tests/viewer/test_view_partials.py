@@ -40,7 +40,7 @@ def test_scenario_visits_partial_reads_like_the_papers_table():
 
 def test_medication_table_says_overlap_in_words():
     html = render("records/_medications.html", build_view(bundle("mhb/scenario.json")))
-    rows = re.findall(r"<tr[^>]*>.*?</tr>", html, re.S)
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", html, re.DOTALL)
     flagged = [row for row in rows if 'class="flagged"' in row]
     assert len(flagged) == 2 and all("Cofarin" in row and "Overlap</strong>" in row for row in flagged)
     assert "also supplied from 2017-05-20" in html and "Repeat</strong>" not in html
@@ -49,7 +49,7 @@ def test_medication_table_says_overlap_in_words():
 
 def test_results_table_marks_abnormal_values_in_words():
     html = render("records/_clinical.html", build_view(bundle("mhb/full.json")))
-    row = next(r for r in re.findall(r"<tr[^>]*>.*?</tr>", html, re.S) if ">CRE<" in r)
+    row = next(r for r in re.findall(r"<tr[^>]*>.*?</tr>", html, re.DOTALL) if ">CRE<" in r)
     assert 'class="flagged"' in row and "&lt; 0.5" in row and "&gt;=0.6" in row and ">Low</strong>" in row
     for text in ("Benign tissue.", "Amoxicillin 500mg cap", "COVID-19疫苗", "同意安寧緩和醫療", "糖尿病追蹤",
                  "Chest PA view:\nNo active lung lesion."):

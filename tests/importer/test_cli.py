@@ -55,3 +55,21 @@ def test_python_dash_m_runs_convert_then_validate(tmp_path):
     rejected = subprocess.run([*run, "validate", str(DATA / "fhir/invalid-bundle-type.json")],
                               cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert rejected.returncode == 1 and "Rejected: Bundle.type: 'nonsense'" in rejected.stderr
+
+
+def test_the_phr_console_command_runs_each_tool(tmp_path):
+    """``phr`` (pyproject's console script, installed by make setup) reaches import, verify and devnet."""
+    phr = Path(sys.executable).parent / "phr"
+    assert phr.exists(), "the phr console script is missing: run make setup"
+    out = tmp_path / "out.json"
+    converted = subprocess.run([str(phr), "import", "convert", str(DATA / "mhb/full.json"), "-o", str(out)],
+                               capture_output=True, text=True, timeout=60)
+    assert converted.returncode == 0, converted.stderr
+    checked = subprocess.run([str(phr), "import", "validate", str(out)], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and checked.stdout.startswith("OK: "), checked.stderr
+    unreadable = subprocess.run([str(phr), "verify", str(out), str(tmp_path / "missing.proof.json"),
+                                 "--rpc", "http://127.0.0.1:9"], capture_output=True, text=True, timeout=60)
+    assert unreadable.returncode == 2 and "cannot read input" in unreadable.stderr
+    status = subprocess.run([str(phr), "devnet", "status", "--datadir", str(tmp_path / "dn")],
+                            capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stderr

@@ -22,7 +22,7 @@ from ..auth.forms import EmptyForm
 from ..auth.service import current_keys, role_required
 from ..htmx import fragment_wanted
 from ..importer import ImportRejected
-from ..sharing import service as sharing
+from ..sharing import redaction
 from . import service
 from .forms import UploadForm
 
@@ -65,10 +65,10 @@ def timeline():
     shown = records[:TIMELINE_RECORDS] if page == 1 else []
     keys = current_keys() if shown else None
     if keys is not None:
-        sharing.catch_up(current_user, keys)  # records doctors wrote meanwhile, for the patient's other doctors
+        redaction.catch_up(current_user, keys)  # records doctors wrote meanwhile, for the patient's other doctors
     opened = [service.open_record(r, current_user, keys) for r in shown]
     views = [(o.bundle, v) for o in opened if (v := _view(o)) is not None]
-    marks = sharing.hide_marks(current_user, keys, [b for b, _ in views]) if views else None
+    marks = redaction.hide_marks(current_user, keys, [b for b, _ in views]) if views else None
     return render_template("records/timeline.html", records=records, page=page, older=older,
                            merged=len(shown), more=page == 1 and (older or len(records) > len(shown)),
                            states={r.id: service.anchor_state(r) for r in records},
@@ -110,7 +110,7 @@ def confirm(staged_id: str):
         abort(400)
     keys = current_keys()
     record = service.confirm_upload(current_user, staged_id, keys)
-    sharing.share_new_record(current_user, keys, record)  # the patient's hide rules apply to it too
+    redaction.share_new_record(current_user, keys, record)  # the patient's hide rules apply to it too
     flash(_("Your record is encrypted and stored; it is being anchored on the chain."), "info")
     return redirect(url_for("records.detail", record_id=record.id), 303)
 
@@ -133,7 +133,7 @@ def detail(record_id: str):
     keys = current_keys()
     opened = service.open_record(record, current_user, keys)
     view = _view(opened)
-    marks = sharing.hide_marks(current_user, keys, [opened.bundle]) if view else None
+    marks = redaction.hide_marks(current_user, keys, [opened.bundle]) if view else None
     return render_template("records/detail.html", opened=opened, record=record, state=service.anchor_state(record),
                            view=view, marks=marks)
 

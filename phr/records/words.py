@@ -53,7 +53,7 @@ INTEGRITY_DETAILS_EN = {
     "leaf-differs": "MODIFIED: stored content does not match the chain (%(problems)s).",
     "verified-batch": "Verified against the chain: signed by the owner, leaf %(leaf)s of %(count)s under batch root "
                       "0x%(root)s.",
-    # a doctor's redacted copy (sharing.service)
+    # a doctor's redacted copy (sharing.redaction)
     "share-missing": "MISSING: the shared copy of this record is gone.",
     "share-store-unreachable": "The object store is unreachable (%(error)s).",
     "share-fails-authentication": "MODIFIED: the shared copy fails authentication.",

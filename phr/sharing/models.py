@@ -46,7 +46,7 @@ class PrivacyTag(Base):
     """An item (bundle entry fullUrl) of a record the patient does not want to reveal, in clear.
 
     Superseded by :class:`HideRules`: the patient's next keyed change folds these rows into ``item`` rules
-    and deletes them (``phr.sharing.service.hide_rules``); nothing writes them any more."""
+    and deletes them (``phr.sharing.redaction.hide_rules``); nothing writes them any more."""
 
     __tablename__ = "privacy_tags"
     __table_args__ = (UniqueConstraint("record_id", "full_url"),)

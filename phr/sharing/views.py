@@ -25,7 +25,7 @@ from ..auth.service import current_keys, role_required
 from ..htmx import fragment_wanted
 from ..ledger import ChainError
 from ..records import service as records
-from . import service
+from . import redaction, service
 from .forms import GrantForm, HideForm, PrivacyForm, UnhideForm, VisitForm
 
 bp = Blueprint("sharing", __name__, url_prefix="/sharing")
@@ -111,9 +111,9 @@ def privacy(record_id: str):
     form = PrivacyForm()
     form.hidden.choices = [SelectChoice(url, label) for url, _kind, label in viewer.item_keys(opened.bundle)]
     if request.method == "GET":
-        form.hidden.data = sorted(service.item_rules_of(current_user, keys, opened.bundle))
+        form.hidden.data = sorted(redaction.item_rules_of(current_user, keys, opened.bundle))
     elif form.validate_on_submit():
-        effective = service.set_item_rules(current_user, keys, record.id, set(form.hidden.data))
+        effective = redaction.set_item_rules(current_user, keys, record.id, set(form.hidden.data))
         flash(ngettext("%(num)d item is now withheld from doctors.", "%(num)d items are now withheld from doctors.",
                        len(effective)) if effective
               else _("Doctors you share this record with see all of it."), "info")
@@ -124,7 +124,7 @@ def privacy(record_id: str):
 @bp.get("/hidden")
 @role_required("patient")
 def hidden():
-    return render_template("sharing/hidden.html", rules=service.rules_with_places(current_user, current_keys()))
+    return render_template("sharing/hidden.html", rules=redaction.rules_with_places(current_user, current_keys()))
 
 
 @bp.post("/hidden")
@@ -133,7 +133,7 @@ def hide():
     form = HideForm()
     if not form.validate_on_submit():
         abort(400)
-    service.hide(current_user, current_keys(), form.record_id.data, form.item.data, form.kind.data)
+    redaction.hide(current_user, current_keys(), form.record_id.data, form.item.data, form.kind.data)
     return _hide_answer(form, _("Hidden from every doctor, in every record that holds it, now and in future "
                                 "uploads."))
 
@@ -145,7 +145,7 @@ def show():
     form = HideForm()
     if not form.validate_on_submit():
         abort(400)
-    service.show(current_user, current_keys(), form.record_id.data, form.item.data, form.kind.data)
+    redaction.show(current_user, current_keys(), form.record_id.data, form.item.data, form.kind.data)
     return _hide_answer(form, _("Doctors you share with see it again, unless another rule hides it."))
 
 
@@ -161,7 +161,7 @@ def unhide():
     form = UnhideForm()
     if not form.validate_on_submit():
         abort(400)
-    service.unhide(current_user, current_keys(), form.rule.data)
+    redaction.unhide(current_user, current_keys(), form.rule.data)
     if fragment_wanted():
         return ""
     flash(_("Doctors you share with see it again, unless another rule hides it."), "info")

@@ -79,7 +79,6 @@ class Builder:
             }] if document.masked_id else None,
         })  # fmt: skip
 
-
     def id(self, *parts: str) -> str:
         """Deterministic resource id: uuid5 over the namespace, the masked ID and ``parts``."""
         return str(uuid.uuid5(NAMESPACE, "\x1f".join((self.document.masked_id or "", *parts))))
@@ -110,7 +109,6 @@ class Builder:
                     self.note_unknown(key, child)
             elif not ((m := re.fullmatch(rf"{section}\.(\d+)", key)) and int(m[1]) in _KNOWN_FIELDS[section]):
                 self.unknown.add((section, key))
-
 
     def build(self, mappers: dict[str, Mapper]) -> MhbConversion:
         """Map each row with its section's mapper, then assemble the Bundle."""

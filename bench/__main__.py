@@ -36,8 +36,8 @@ from phr.anchoring import Worker
 from phr.auth.service import SESSION_KEY
 from phr.custody import KeyBundle
 from phr.devnet import Devnet
-from phr.fhirbundle import canonical_bytes
 from phr.importer import import_file
+from phr.importer.fhir import canonical_bytes
 from phr.ledger import Ledger
 from phr.models import User
 from phr.records import service

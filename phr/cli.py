@@ -14,8 +14,8 @@ import sys
 
 import click
 
-from .cli_import import main as import_group
 from .devnet.__main__ import main as devnet_main
+from .importer.cli import main as import_group
 from .verify import main as verify_main
 
 _PASS_THROUGH = {"ignore_unknown_options": True, "help_option_names": []}

@@ -16,7 +16,7 @@ appear nowhere in the view, not in counts, not in the date range.
 Reason fields (``reasonCode``/``reasonReference``) are never shown: they often
 repeat a diagnosis text, which would leak a hidden diagnosis.
 
-The input is any bundle that passed ``phr.fhirbundle.validate_bundle``; every
+The input is any bundle that passed ``phr.importer.fhir.validate_bundle``; every
 optional field may be missing, so all access goes through the small ``_str`` /
 ``_dict`` / ``_list`` helpers and nothing here indexes blindly.
 """

@@ -14,8 +14,8 @@ from dataclasses import fields, is_dataclass
 from functools import cache
 from pathlib import Path
 
-from phr.fhirbundle import BINDINGS, validate_bundle
 from phr.importer import import_file
+from phr.importer.fhir import BINDINGS, validate_bundle
 
 DATA = Path(__file__).resolve().parent / "data"
 EXFIL = "/evil/exfil"

@@ -22,8 +22,8 @@ from sqlalchemy.orm import selectinload
 from .. import batchproof, clock, commitment, db, merkle, services, vault
 from ..anchoring import ID_TAKEN, sign_and_enqueue
 from ..custody import KeyBundle
-from ..fhirbundle import canonical_bytes, validate_bundle
 from ..importer import ImportRejected, Note, import_file
+from ..importer.fhir import canonical_bytes, validate_bundle
 from ..ledger import Anchor, Batch, ChainError, Ledger
 from ..models import User
 from ..storage import ObjectMissing, StorageError

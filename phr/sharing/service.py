@@ -21,7 +21,7 @@ from sqlalchemy import delete, or_, select
 from .. import clock, db, merkle, services, vault
 from ..anchoring import sign_and_enqueue
 from ..custody import KeyBundle
-from ..fhirbundle import canonical_bytes
+from ..importer.fhir import canonical_bytes
 from ..ledger import ChainError, Ledger
 from ..models import User
 from ..records import service as records

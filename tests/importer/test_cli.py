@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from importer_helpers import DATA
 
-from phr.cli_import import convert, main, validate
+from phr.importer.cli import convert, main, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ import json
 import pytest
 from importer_helpers import read
 
-from phr.fhirbundle import ImportRejected, canonical_bytes, validate_bundle
 from phr.importer import import_file
+from phr.importer.fhir import ImportRejected, canonical_bytes, validate_bundle
 
 
 def valid() -> dict:

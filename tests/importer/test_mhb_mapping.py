@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from importer_helpers import by_ref, coding, read, resources
 
-from phr.fhirbundle import validate_bundle
 from phr.importer import import_file
+from phr.importer.fhir import validate_bundle
 
 TW = "https://twcore.mohw.gov.tw/ig/twcore/CodeSystem/"
 

@@ -6,8 +6,7 @@ import json
 import pytest
 from importer_helpers import read, resources
 
-from phr import mhb
-from phr.importer import ImportRejected, import_file
+from phr.importer import ImportRejected, import_file, mhb
 
 
 @pytest.mark.parametrize("name", ["scenario-bom-crlf.json", "scenario-numbers.json", "scenario-b2.1.json"])

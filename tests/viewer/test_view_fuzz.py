@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from viewer_helpers import PARTIALS, bundle, render
 
-from phr.fhirbundle import ImportRejected, validate_bundle
+from phr.importer.fhir import ImportRejected, validate_bundle
 from phr.viewer import build_view, item_keys, merge_views
 
 SAMPLES = ("mhb/scenario.json", "mhb/full.json", "fhir/valid-collection.json")

@@ -9,8 +9,8 @@ from pathlib import Path
 from flask import Flask
 
 from phr import labels
-from phr.fhirbundle import validate_bundle
 from phr.importer import import_file
+from phr.importer.fhir import validate_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"

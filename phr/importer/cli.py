@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from phr.importer import ImportRejected, ImportResult, import_file
+from . import ImportRejected, ImportResult, import_file
 
 
 def _load(path: Path) -> ImportResult:

@@ -9,6 +9,10 @@ batch or searchset. They are stored as a collection: ``entry.request``,
 ``entry.response``, ``entry.search``, ``entry.link``, ``Bundle.link``,
 ``Bundle.total`` and ``Bundle.signature`` are dropped, so re-importing an
 exported bundle gives the same bytes.
+
+The package: ``fhir`` (canonical bytes, validation, ``ImportRejected``), ``mhb`` (My Health
+Bank parser and one mapper per section), ``cli`` (the ``phr import`` commands; also
+``python -m phr.importer``). Nothing here imports ``cli``.
 """
 from __future__ import annotations
 
@@ -17,11 +21,13 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from phr import commitment, mhb
+from phr import commitment
 from phr.config import MAX_UPLOAD_BYTES
-from phr.fhirbundle import MAX_DEPTH, ImportRejected, canonical_bytes, validate_bundle
 from phr.labels import N_
-from phr.mhb import Note, SkippedRow
+
+from . import mhb
+from .fhir import MAX_DEPTH, ImportRejected, canonical_bytes, validate_bundle
+from .mhb import Note, SkippedRow
 
 __all__ = ["MAX_UPLOAD_BYTES", "ImportRejected", "ImportResult", "ImportSummary", "Note", "SkippedRow", "import_file"]
 
@@ -38,7 +44,7 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 class ImportSummary:
     """What an import produced: resources per type, the clinical date range, rows left out, notes.
 
-    Notes and skip reasons are :class:`~phr.mhb.Note`: English text with the msgid and parameters a page
+    Notes and skip reasons are :class:`~phr.importer.mhb.Note`: English text with the msgid and parameters a page
     translates.
     """
 
@@ -216,9 +222,3 @@ def _clinical_dates(resource: dict) -> list[str]:
         if isinstance(period, dict):
             values += [period.get("start"), period.get("end")]
     return [value[:10] for value in values if isinstance(value, str)]
-
-
-if __name__ == "__main__":
-    from phr.cli_import import main
-
-    main()

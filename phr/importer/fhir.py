@@ -17,7 +17,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from .labels import N_
+from ..labels import N_
 
 MAX_DEPTH = 64
 """Deepest nesting of objects and arrays accepted in a bundle."""

@@ -12,18 +12,17 @@ them; ``items`` serves the privacy tags and hide rules.
 """
 from .allergies import Allergy
 from .consents import Consent
-from .fhir import system_label
 from .immunizations import Immunization
 from .items import ItemFacts, item_facts, item_keys
 from .labs import FLAG_LABELS, Lab, Report
-from .medications import FULFIL_WINDOW_DAYS, SOURCE_LABELS, Medication, flag_medications
+from .medications import Medication
 from .patient import PatientSummary
 from .programmes import FollowUp, Programme
 from .record import RecordView, build_view, merge_views
 from .visits import KIND_LABELS, Diagnosis, Procedure, Visit
 
 __all__ = [
-    "FLAG_LABELS", "FULFIL_WINDOW_DAYS", "KIND_LABELS", "SOURCE_LABELS", "Allergy", "Consent", "Diagnosis", "FollowUp",
-    "Immunization", "ItemFacts", "Lab", "Medication", "PatientSummary", "Procedure", "Programme", "RecordView",
-    "Report", "Visit", "build_view", "flag_medications", "item_facts", "item_keys", "merge_views", "system_label",
+    "FLAG_LABELS", "KIND_LABELS", "Allergy", "Consent", "Diagnosis", "FollowUp", "Immunization", "ItemFacts", "Lab",
+    "Medication", "PatientSummary", "Procedure", "Programme", "RecordView", "Report", "Visit", "build_view",
+    "item_facts", "item_keys", "merge_views",
 ]  # fmt: skip

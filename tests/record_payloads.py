@@ -122,7 +122,7 @@ def hostile_file(tmp_path: Path) -> Path:
 
 
 def shown_texts(node: object, path: str = "view") -> list[tuple[str, str]]:
-    """(path, value) of every non-empty string in a view model (phr.viewer dataclasses), recursively."""
+    """(path, value) of every non-empty string in a view model (phr.view dataclasses), recursively."""
     if is_dataclass(node):
         return [t for f in fields(node) for t in shown_texts(getattr(node, f.name), f"{path}.{f.name}")]
     if isinstance(node, (tuple, list)):

@@ -17,12 +17,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import viewer
 from ..auth.forms import EmptyForm
 from ..auth.service import current_keys, role_required
 from ..htmx import fragment_wanted
 from ..importer import ImportRejected
 from ..sharing import redaction
+from ..view import build_view, merge_views
 from . import service
 from .forms import UploadForm
 
@@ -72,7 +72,7 @@ def timeline():
     return render_template("records/timeline.html", records=records, page=page, older=older,
                            merged=len(shown), more=page == 1 and (older or len(records) > len(shown)),
                            states={r.id: service.anchor_state(r) for r in records},
-                           view=viewer.merge_views([v for _, v in views]) if views else None, marks=marks)
+                           view=merge_views([v for _, v in views]) if views else None, marks=marks)
 
 
 def _view(opened: service.Opened):
@@ -81,7 +81,7 @@ def _view(opened: service.Opened):
         return None
     r = opened.record
     author = r.author.display_name if r.author_id != r.owner_id else None
-    return viewer.build_view(opened.bundle, record_id=r.id, author=author)
+    return build_view(opened.bundle, record_id=r.id, author=author)
 
 
 @bp.route("/upload", methods=["GET", "POST"])

@@ -19,8 +19,8 @@ import hashlib
 import unicodedata
 from dataclasses import dataclass
 
-from .. import viewer
 from ..labels import N_
+from ..view import ItemFacts, item_facts
 
 KINDS = ("visit", "diagnosis", "drug", "item")
 KIND_LABELS = {"visit": N_("Visit"), "diagnosis": N_("Diagnosis"), "drug": N_("Drug"), "item": N_("Item")}
@@ -72,14 +72,14 @@ def rule_for(bundle: dict, full_url: str, kind: str) -> Rule:
     """The rule that hides the item at ``full_url`` of ``bundle`` wherever it appears, as ``kind`` says.
 
     Raises :class:`NotHideable` if the entry is not there or is not that kind of item."""
-    facts = viewer.item_facts(bundle).get(full_url)
+    facts = item_facts(bundle).get(full_url)
     if facts is None:
         raise NotHideable(full_url)
     return rule_from(full_url, facts, kind)
 
 
-def rule_from(full_url: str, facts: viewer.ItemFacts, kind: str) -> Rule:
-    """:func:`rule_for` with the entry's facts at hand (``viewer.item_facts``)."""
+def rule_from(full_url: str, facts: ItemFacts, kind: str) -> Rule:
+    """:func:`rule_for` with the entry's facts at hand (``item_facts``)."""
     if kind == "item":
         return Rule("item", full_url, facts.label)
     if kind == "visit" and facts.resource_type == "Encounter" and facts.date and facts.facility:
@@ -92,7 +92,7 @@ def rule_from(full_url: str, facts: viewer.ItemFacts, kind: str) -> Rule:
     raise NotHideable(full_url)
 
 
-def _matches(rule: Rule, url: str, facts: viewer.ItemFacts) -> bool:
+def _matches(rule: Rule, url: str, facts: ItemFacts) -> bool:
     if rule.kind == "item":
         return url == rule.value
     if rule.kind == "visit":
@@ -107,7 +107,7 @@ def _matches(rule: Rule, url: str, facts: viewer.ItemFacts) -> bool:
 
 def places(rules: list[Rule], bundle: dict) -> dict[str, list[tuple[str, str]]]:
     """rule key → (fullUrl, label) of each entry of ``bundle`` the rule names directly."""
-    facts = viewer.item_facts(bundle)
+    facts = item_facts(bundle)
     return {rule.key: [(url, f.label) for url, f in facts.items() if _matches(rule, url, f)] for rule in rules}
 
 

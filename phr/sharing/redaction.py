@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
-from .. import clock, db, merkle, services, vault, viewer
+from .. import clock, db, merkle, services, vault
 from ..custody import KeyBundle
 from ..models import User
 from ..records import service as records
 from ..records.models import Record, RecordKey
 from ..storage import StorageError
+from ..view import item_facts
 from . import hiding
 from .grants import SharingError, all_records_readers
 from .models import (
@@ -105,7 +106,7 @@ def set_item_rules(patient: User, keys: KeyBundle, record_id: str, items: set[st
     """The record page's checklist: hide exactly ``items`` among this record's items (as ``item`` rules, so in
     every record holding them); returns what doctors now miss of this record under all the rules."""
     opened = _open_own(patient, keys, record_id)
-    facts = viewer.item_facts(opened.bundle)
+    facts = item_facts(opened.bundle)
     if not items <= set(facts):
         raise SharingError(_("Only clinical items of this record can be hidden."))
     rules = [r for r in hide_rules(patient, keys) if not (r.kind == "item" and r.value in facts)]
@@ -191,7 +192,7 @@ def hide_marks(patient: User, keys: KeyBundle, bundles: list[dict]) -> HideMarks
     hidden, ruled = set(), set()
     for bundle in bundles:
         hidden |= hiding.hidden_entries(rules, bundle)
-        for url, facts in viewer.item_facts(bundle).items():
+        for url, facts in item_facts(bundle).items():
             for kind in hiding.KINDS:
                 try:
                     if hiding.rule_from(url, facts, kind).key in by_key:

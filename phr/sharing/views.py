@@ -19,12 +19,13 @@ from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from .. import origin, viewer
+from .. import origin
 from ..auth.forms import EmptyForm
 from ..auth.service import current_keys, role_required
 from ..htmx import fragment_wanted
 from ..ledger import ChainError
 from ..records import service as records
+from ..view import build_view, item_keys, merge_views
 from . import redaction, service
 from .forms import GrantForm, HideForm, PrivacyForm, UnhideForm, VisitForm
 
@@ -109,7 +110,7 @@ def privacy(record_id: str):
     if opened.bundle is None:
         raise records.RecordError(opened.integrity.message)
     form = PrivacyForm()
-    form.hidden.choices = [SelectChoice(url, label) for url, _kind, label in viewer.item_keys(opened.bundle)]
+    form.hidden.choices = [SelectChoice(url, label) for url, _kind, label in item_keys(opened.bundle)]
     if request.method == "GET":
         form.hidden.data = sorted(redaction.item_rules_of(current_user, keys, opened.bundle))
     elif form.validate_on_submit():
@@ -206,14 +207,14 @@ def patient(patient_id: int):
         records.reanchor_taken(current_user, keys)
     opened = [service.open_shared(r, current_user, keys) for r in service.readable_records(current_user, patient_id)
               if service.may_read(current_user, r)]
-    views = [viewer.build_view(o.bundle, record_id=o.record.id, author=o.record.author.display_name)
+    views = [build_view(o.bundle, record_id=o.record.id, author=o.record.author.display_name)
              for o in opened if o.bundle is not None and o.integrity.state != "modified"]
     for o in opened:
         service.log_read(current_user, keys, o.record)
     who = service.patients_of(current_user)
     entry = next(p for p in who if p.user.id == patient_id)
     return render_template("sharing/patient.html", patient=entry, opened=opened,
-                           view=viewer.merge_views(views) if views else None)
+                           view=merge_views(views) if views else None)
 
 
 @bp.get("/patients/<int:patient_id>/records/<record_id>")
@@ -226,7 +227,7 @@ def shared_record(patient_id: int, record_id: str):
     keys = current_keys()
     opened = service.open_shared(record, current_user, keys)
     service.log_read(current_user, keys, record)
-    view = (viewer.build_view(opened.bundle, record_id=record.id, author=record.author.display_name)
+    view = (build_view(opened.bundle, record_id=record.id, author=record.author.display_name)
             if opened.bundle is not None and opened.integrity.state != "modified" else None)
     return render_template("sharing/record.html", record=record, opened=opened, view=view, patient_id=patient_id)
 

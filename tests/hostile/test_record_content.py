@@ -19,7 +19,7 @@ from web_helpers import Patient, all_confirmed, drive_worker, tally
 
 from phr import db
 from phr.models import User
-from phr.viewer import build_view
+from phr.view import build_view
 
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
 STRUCTURAL = frozenset({

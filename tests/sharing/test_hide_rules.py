@@ -12,7 +12,7 @@ from auth_helpers import DOCTOR
 from sharing_helpers import Cast, grant, user_id
 from web_helpers import DATA, Patient, tally
 
-from phr import db, viewer
+from phr import db, view
 from phr.importer import import_file
 from phr.sharing.models import HideRules, PrivacyTag
 
@@ -38,7 +38,7 @@ def _cast(live_app, *uploads) -> tuple[Cast, list[str]]:
 def _item(path, text: str, kind: str) -> str:
     """The fullUrl of the first item of ``kind`` whose label holds ``text`` (the importer's ids are deterministic)."""
     bundle = json.loads(import_file(path.read_bytes(), path.name, max_bytes=10**7).canonical)
-    return next(url for url, item_kind, label in viewer.item_keys(bundle) if item_kind == kind and text in label)
+    return next(url for url, item_kind, label in view.item_keys(bundle) if item_kind == kind and text in label)
 
 
 def _doctor_pages(cast: Cast, record_ids: list[str]) -> dict[str, str]:

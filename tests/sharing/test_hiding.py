@@ -4,7 +4,7 @@ import json
 import pytest
 from web_helpers import DATA
 
-from phr import viewer
+from phr import view
 from phr.importer import import_file
 from phr.sharing import hiding
 from phr.sharing.service import visit_bundle
@@ -16,7 +16,7 @@ def _bundle(name: str) -> dict:
 
 
 def _find(bundle: dict, kind: str, text: str) -> str:
-    return next(url for url, f in viewer.item_facts(bundle).items() if f.resource_type == kind and text in f.label)
+    return next(url for url, f in view.item_facts(bundle).items() if f.resource_type == kind and text in f.label)
 
 
 def _kinds(bundle: dict, urls: set[str]) -> list[str]:

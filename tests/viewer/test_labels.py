@@ -5,7 +5,7 @@ from flask import render_template_string
 from markupsafe import Markup
 
 from phr.labels import label
-from phr.viewer import FLAG_LABELS, KIND_LABELS
+from phr.view import FLAG_LABELS, KIND_LABELS
 
 
 def test_known_words_are_translated_and_record_text_stays_plain_text(app):

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from viewer_helpers import PARTIALS, bundle, render
 
 from phr.importer.fhir import ImportRejected, validate_bundle
-from phr.viewer import build_view, item_keys, merge_views
+from phr.view import build_view, item_keys, merge_views
 
 SAMPLES = ("mhb/scenario.json", "mhb/full.json", "fhir/valid-collection.json")
 SETTINGS = settings(max_examples=150, deadline=None,

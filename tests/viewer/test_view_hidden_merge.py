@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from viewer_helpers import Crafted, bundle, key_of, render, render_all
 
-from phr.viewer import build_view, item_keys, merge_views
+from phr.view import build_view, item_keys, merge_views
 
 
 def _all_keys(view) -> set[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from viewer_helpers import Crafted, bundle, key_of
 
-from phr.viewer import build_view, item_keys
+from phr.view import build_view, item_keys
 
 SCENARIO = [  # (date, ICD-10-CM codes, drug, NHI code, facility) — the paper's Table 1
     ("2017-10-10", ["E11.9", "R80.9"], "Iunaidon Tablets", "AX99001100", "示範地區醫院"),

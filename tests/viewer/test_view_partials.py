@@ -6,7 +6,7 @@ import re
 import pytest
 from viewer_helpers import PARTIALS, Crafted, Page, bundle, render
 
-from phr.viewer import build_view
+from phr.view import build_view
 
 SAMPLES = ["mhb/scenario.json", "mhb/full.json", "fhir/valid-collection.json", "fhir/valid-transaction.json"]
 ISO = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")

@@ -7,9 +7,10 @@ dev: setup
 test: setup lint
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
-# ruff's lint rules (config in pyproject.toml); part of make test, so CI runs it.
+# ruff's lint rules and import-linter's layering contracts (config in pyproject.toml); part of make test, so CI runs it.
 lint: setup
 	.venv/bin/ruff check phr tests bench scripts migrations
+	.venv/bin/lint-imports
 
 # The daily lane: everything but the chain/object-store stack, the browser, PostgreSQL and load (markers: tests/conftest.py).
 test-fast: setup lint

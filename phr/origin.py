@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, request
 
+from .urls import safe_next
+
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SAME_ORIGIN_FETCH = frozenset({"same-origin", "none"})
 
@@ -43,7 +45,7 @@ def back(default: str) -> str:
     referrer = request.headers.get("Referer")
     if referrer and _ours(referrer):
         parts = urlsplit(referrer)
-        return parts.path + (f"?{parts.query}" if parts.query else "")
+        return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""), default)
     return default
 
 

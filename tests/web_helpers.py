@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from auth_helpers import AuthActions
+from eth_account import Account
 
 from phr import db, services
 from phr.anchoring import Worker
@@ -71,6 +72,17 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.25):
 
 def all_confirmed(app):
     return lambda: all(j.status == "confirmed" for j in jobs(app))
+
+
+def funded_stranger(app, devnet) -> Account:
+    """Someone with a funded account of their own and nothing on the platform: the attacker of the chain tests.
+
+    Funded when called, so a test can fund them before a batch cut (the faucet also signs our batches)."""
+    stranger = Account.create()
+    with app.app_context():
+        chain = services.ledger()
+        chain.wait(chain.transfer(devnet.faucet_key, stranger.address, 10**17))
+    return stranger
 
 
 def tally(sweep: dict, key: str, n: int = 1) -> None:

@@ -5,7 +5,7 @@ import json
 
 from batch_helpers import batch_events, batch_jobs, batches, members
 from eth_account import Account
-from web_helpers import DATA, drive_worker, tally
+from web_helpers import DATA, drive_worker, funded_stranger, tally
 
 from phr import db, services, verify
 from phr.anchoring import Worker
@@ -13,14 +13,6 @@ from phr.records.models import AnchorBatch
 
 UPLOADS = [DATA / "mhb" / "scenario.json", DATA / "fhir" / "valid-collection.json"]
 
-
-def _stranger(app, devnet) -> Account:
-    """Someone with a funded account of their own (funded before the cut: the faucet also signs our batches)."""
-    stranger = Account.create()
-    with app.app_context():
-        chain = services.ledger()
-        chain.wait(chain.transfer(devnet.faucet_key, stranger.address, 10**17))
-    return stranger
 
 
 def _cut_only(app) -> tuple[bytes, int]:
@@ -56,7 +48,7 @@ def _settled(app):
 
 def test_a_copied_root_mined_first_leaves_our_batch_anchored_and_every_record_proves(patient, batch_app, devnet,
                                                                                       sweep):
-    stranger = _stranger(batch_app, devnet)
+    stranger = funded_stranger(batch_app, devnet)
     ids = [patient.upload_and_confirm(path) for path in UPLOADS]
     root, count = _cut_only(batch_app)
     assert count == len(ids) + 1  # the records' leaves and the batch's salt leaf
@@ -82,7 +74,7 @@ def test_a_copied_root_mined_first_leaves_our_batch_anchored_and_every_record_pr
 
 
 def test_a_root_taken_with_another_count_does_not_disturb_our_batch(patient, batch_app, devnet):
-    stranger = _stranger(batch_app, devnet)
+    stranger = funded_stranger(batch_app, devnet)
     ids = [patient.upload_and_confirm(path) for path in UPLOADS]
     root, count = _cut_only(batch_app)
     _front_run(batch_app, devnet, stranger, root, count + 5)  # the same root, a count our paths cannot prove against

@@ -8,9 +8,8 @@ import hashlib
 import json
 import os
 
-from eth_account import Account
 from sqlalchemy import update
-from web_helpers import DATA, all_confirmed, drive_worker, jobs, tally
+from web_helpers import DATA, all_confirmed, drive_worker, funded_stranger, jobs, tally
 
 from phr import db, services, verify
 from phr.records.models import Record
@@ -18,16 +17,9 @@ from phr.records.models import Record
 ZERO = b"\0" * 32
 
 
-def _stranger(app, devnet) -> Account:
-    stranger = Account.create()
-    with app.app_context():
-        chain = services.ledger()
-        chain.wait(chain.transfer(devnet.faucet_key, stranger.address, 10**17))
-    return stranger
-
 
 def test_an_anchor_copied_and_mined_first_cannot_take_the_patients_record(patient, live_app, devnet, sweep):
-    stranger = _stranger(live_app, devnet)
+    stranger = funded_stranger(live_app, devnet)
     rid = patient.upload_and_confirm(DATA / "mhb" / "scenario.json")  # signed and queued, not yet broadcast
     with live_app.app_context():
         chain = services.ledger()

@@ -2,9 +2,8 @@
 import os
 
 import pytest
-from eth_account import Account
 from sharing_helpers import grant
-from web_helpers import DATA, drive_worker, jobs, tally
+from web_helpers import DATA, drive_worker, funded_stranger, jobs, tally
 
 from phr import db, services, verify
 from phr.anchoring import ID_TAKEN, PENDING
@@ -14,20 +13,13 @@ from phr.records.models import ChainJob, Record
 ZERO = b"\0" * 32
 
 
-def _stranger(app, devnet) -> Account:
-    stranger = Account.create()
-    with app.app_context():
-        chain = services.ledger()
-        chain.wait(chain.transfer(devnet.faucet_key, stranger.address, 10**17))
-    return stranger
-
 
 def _log_page(cast) -> str:
     return cast.patient.client.get("/sharing/log").get_data(as_text=True)
 
 
 def test_an_unrelated_account_cannot_log_a_read_of_a_patients_record(cast, devnet, sweep):
-    stranger = _stranger(cast.app, devnet)
+    stranger = funded_stranger(cast.app, devnet)
     with cast.app.app_context():
         chain, record = services.ledger(), db.session().get(Record, cast.record_id)
         args = [record.owner.eth_address, bytes.fromhex(record.anchor_id), 1, ZERO]
@@ -70,7 +62,7 @@ def test_a_version_1_record_still_verifies_and_a_forged_read_there_is_never_show
     bundle = cast.patient.client.get(f"/records/{cast.record_id}/bundle.json").data
     assert verify.verify(bundle, proof, devnet.rpc_urls) == []
 
-    stranger = _stranger(cast.app, devnet)
+    stranger = funded_stranger(cast.app, devnet)
     legacy.wait(legacy.send(legacy.sign_log_access(stranger.key, keys.eth_address, bytes.fromhex(cast.record_id),
                                                    1, ZERO)))
     assert legacy.contract.events.AccessLogged().get_logs(from_block=0)  # version 1 took it

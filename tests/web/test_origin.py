@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from web_helpers import tally
 
+from phr import origin
+
 FOREIGN = [
     {"Origin": "https://evil.example"},
     {"Origin": "null"},  # sandboxed frame, data: URL, cross-origin redirect
@@ -41,3 +43,13 @@ def test_public_origin_setting_names_the_site_behind_a_proxy(app, auth, client):
                        headers={"Origin": "http://localhost"}).status_code == 403  # not the public site
     assert client.post("/auth/logout", data={"csrf_token": token},
                        headers={"Origin": "https://phr.example.org"}).status_code == 303
+
+
+def test_a_plain_form_goes_back_only_to_a_path_on_this_site(app):
+    """``origin.back``: our Referer's path, but never one a browser reads as another host (``//evil``, ``/\\evil``)."""
+    for referrer, expected in [("http://localhost/records/?page=2", "/records/?page=2"),
+                               ("http://localhost//evil.example/x", "/fallback"),
+                               ("http://localhost/\\evil.example", "/fallback"),
+                               ("http://evil.example/records/", "/fallback")]:
+        with app.test_request_context("/sharing/hidden", method="POST", headers={"Referer": referrer}):
+            assert origin.back("/fallback") == expected, referrer

@@ -152,3 +152,19 @@ def test_htmx_is_configured_defensively(client):
     config = json.loads(re.search(r'<meta name="htmx-config" content=\'([^\']+)\'>', page).group(1))
     assert config["allowEval"] is False and config["allowScriptTags"] is False
     assert config["selfRequestsOnly"] is True and config["historyCacheSize"] == 0  # no page snapshots stored
+
+
+def test_hide_rules_made_from_hostile_items_render_escaped_and_inert_on_the_hidden_page(shared, tmp_path):
+    """Item 10's pages show rule labels taken from record text (facility, diagnosis and drug names)."""
+    patient, _doctor, _pid, rid = shared(hostile_file(tmp_path))
+    page = patient.client.get(f"/records/{rid}").get_data(as_text=True)
+    controls = set(re.findall(r'name="item" value="([^"]+)">\s*<input type="hidden" name="kind" value="(\w+)"', page))
+    assert {kind for _item, kind in controls} >= {"visit", "diagnosis", "drug"}, controls
+    for item, kind in sorted(c for c in controls if c[1] in ("diagnosis", "drug")):  # named by record text
+        resp = patient.post(f"/records/{rid}", {"record_id": rid, "item": item, "kind": kind}, action="/sharing/hidden")
+        assert resp.status_code == 303, (item, kind, re.findall(r"<main.*?</main>", resp.get_data(as_text=True), re.S))
+    resp = patient.client.get("/sharing/hidden")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200, html[-2000:]
+    assert_inert(html, where="/sharing/hidden")
+    assert "evil" in html  # the labels are there, as text

@@ -172,34 +172,39 @@ def rules_with_places(patient: User, keys: KeyBundle) -> list[RulePlaces]:
 
 @dataclass(frozen=True)
 class HideMarks:
-    """What the record page's hide buttons need: entries hidden from doctors, and the (entry, kind) pairs
-    whose rule exists (their button removes it)."""
+    """What the record page's hide buttons need: entries hidden from doctors, the (entry, kind) pairs a rule can
+    be made from (a visit needs its date and facility), and those whose rule exists (their button removes it)."""
 
     hidden: frozenset[str] = frozenset()
+    hideable: frozenset[tuple[str, str]] = frozenset()
     ruled: frozenset[tuple[str, str]] = frozenset()
 
     def state(self, key: str, kind: str) -> str:
-        """``ruled`` (this button's rule exists), ``hidden`` (another rule hides it) or ``shown``."""
-        return "ruled" if (key, kind) in self.ruled else "hidden" if key in self.hidden else "shown"
+        """``ruled`` (this button's rule exists), ``hidden`` (another rule hides it), ``shown``, or ``none``
+        (no rule of that kind can name the entry: no button)."""
+        if (key, kind) in self.ruled:
+            return "ruled"
+        if key in self.hidden:
+            return "hidden"
+        return "shown" if (key, kind) in self.hideable else "none"
 
 
 def hide_marks(patient: User, keys: KeyBundle, bundles: list[dict]) -> HideMarks:
     """:class:`HideMarks` over the bundles a patient's page shows."""
-    rules = hide_rules(patient, keys)
-    if not rules:
-        return HideMarks()
-    by_key = {r.key: r for r in rules}
-    hidden, ruled = set(), set()
+    by_key = {r.key: r for r in hide_rules(patient, keys)}
+    hidden, hideable, ruled = set(), set(), set()
     for bundle in bundles:
-        hidden |= hiding.hidden_entries(rules, bundle)
+        hidden |= hiding.hidden_entries(list(by_key.values()), bundle) if by_key else set()
         for url, facts in item_facts(bundle).items():
             for kind in hiding.KINDS:
                 try:
-                    if hiding.rule_from(url, facts, kind).key in by_key:
-                        ruled.add((url, kind))
+                    key = hiding.rule_from(url, facts, kind).key
                 except hiding.NotHideable:
-                    pass
-    return HideMarks(frozenset(hidden), frozenset(ruled))
+                    continue
+                hideable.add((url, kind))
+                if key in by_key:
+                    ruled.add((url, kind))
+    return HideMarks(frozenset(hidden), frozenset(hideable), frozenset(ruled))
 
 
 # ----- keys and redacted copies ------------------------------------------------------------
